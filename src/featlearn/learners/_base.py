@@ -1,0 +1,117 @@
+"""The learner protocol and registry (DESIGN section 4).
+
+Every learner: ``fit(X, y, *, key)`` returns self; ``fit_stream(stream, *, key, validation)`` is the
+same on a chunked data stream; ``predict(X)``; ``diagnostics()`` returns learned quantities such as
+the first-layer weights. ``__init__`` only stores a frozen config; fitted state ends in ``_``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from featlearn._errors import ConfigError, FeatlearnError, check_finite
+from featlearn.targets import ArrayStream, Stream
+
+__all__ = ["LEARNERS", "Learner", "NotFittedError", "make_learner", "register"]
+
+LEARNERS: dict[str, type[Learner]] = {}
+
+
+class NotFittedError(FeatlearnError, AttributeError):
+    """``predict`` or ``diagnostics`` was called before ``fit``."""
+
+
+def register(name: str):
+    """Class decorator adding a learner to LEARNERS under ``name`` (public interface)."""
+
+    def deco(cls: type[Learner]) -> type[Learner]:
+        cls.name = name
+        LEARNERS[name] = cls
+        return cls
+
+    return deco
+
+
+def make_learner(name: str, **options: Any) -> Learner:
+    """Instantiate the registered learner ``name`` with config fields ``options``."""
+    if name not in LEARNERS:
+        raise ConfigError(f"learner must be one of {sorted(LEARNERS)}; got {name!r}")
+    return LEARNERS[name](**options)
+
+
+def config_from(config_cls: type, config: Any, overrides: dict[str, Any]) -> Any:
+    """Build a frozen config from an instance or dict plus keyword overrides, naming unknown keys."""
+    base = (
+        {}
+        if config is None
+        else (dataclasses.asdict(config) if dataclasses.is_dataclass(config) else dict(config))
+    )
+    base.update(overrides)
+    known = {f.name for f in dataclasses.fields(config_cls)}
+    unknown = sorted(set(base) - known)
+    if unknown:
+        raise ConfigError(
+            f"{config_cls.__name__} got unknown option(s) {unknown}; known options: {sorted(known)}"
+        )
+    return config_cls(**base)
+
+
+class Learner(ABC):
+    """Base protocol of all learners. Concrete learners are final (not subclassed again)."""
+
+    name: ClassVar[str] = "learner"
+    Config: ClassVar[type]
+
+    def __init__(self, config: Any = None, **overrides: Any) -> None:
+        self.config = config_from(self.Config, config, overrides)
+
+    def get_params(self) -> dict[str, Any]:
+        return dataclasses.asdict(self.config)
+
+    def set_params(self, **params: Any) -> Learner:
+        self.config = config_from(self.Config, self.config, params)
+        return self
+
+    def fit(self, X, y, *, key: jax.Array, X_val=None, y_val=None) -> Learner:
+        """Fit on arrays X (n, d), y (n,). Validation arrays, if given, choose hyperparameters."""
+        validation = None
+        if X_val is not None or y_val is not None:
+            if X_val is None or y_val is None:
+                raise ConfigError("X_val and y_val must be given together")
+            validation = ArrayStream(X_val, y_val).materialize()
+        return self.fit_stream(ArrayStream(X, y), key=key, validation=validation)
+
+    @abstractmethod
+    def fit_stream(self, stream: Stream, *, key: jax.Array, validation=None) -> Learner:
+        """Fit on a chunked stream; ``validation`` is an (X_val, y_val) pair or None."""
+
+    @abstractmethod
+    def _predict(self, X: jnp.ndarray) -> jnp.ndarray: ...
+
+    def predict(self, X) -> jnp.ndarray:
+        """Predictions for X (n, d), shape (n,)."""
+        self._check_fitted()
+        X = np.asarray(X)
+        if X.ndim != 2 or X.shape[1] != self.d_:
+            raise ConfigError(f"X must have shape (n, d = {self.d_}); got {X.shape}")
+        check_finite("X", X)
+        return self._predict(jnp.asarray(X, dtype=self.dtype_))
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Learned quantities (e.g. ``W`` for networks, ``lambda``); empty by default."""
+        self._check_fitted()
+        return {}
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "d_"):
+            raise NotFittedError(f"{type(self).__name__} is not fitted yet; call fit first")
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({fields})"

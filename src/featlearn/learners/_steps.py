@@ -1,0 +1,154 @@
+"""Streaming steps shared by the network learners: preprocessing, the first-layer gradient,
+the ridge head on sigma(Wx + b) and prediction. Each is a pure function of arrays and streams.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from featlearn._errors import ConfigError, NumericalError
+from featlearn.networks import Activation
+from featlearn.solvers import RidgePath, accumulate_gram, lambda_grid, select_lambda
+from featlearn.targets import Stream
+
+__all__ = [
+    "HeadOptions",
+    "first_layer_gradient",
+    "linear_part",
+    "network_predict",
+    "ridge_head",
+    "split_validation",
+]
+
+
+def _require_finite(step: str, *arrays) -> None:
+    for a in arrays:
+        if not np.isfinite(np.asarray(a)).all():
+            raise NumericalError(f"{step}: result holds NaN or inf")
+
+
+def linear_part(stream: Stream, *, enabled: bool = True) -> tuple[float, np.ndarray]:
+    """Step 1: alpha = mean(y), beta = mean(y x), in one pass (zeros when disabled)."""
+    if not enabled:
+        return 0.0, np.zeros(stream.d)
+    s0, s1 = 0.0, jnp.zeros(stream.d, jnp.float64)
+    for X, y in stream:
+        s0 += float(jnp.sum(y, dtype=jnp.float64))
+        s1 = s1 + (y.astype(jnp.float64) @ X.astype(jnp.float64))
+    alpha, beta = s0 / stream.n, np.asarray(s1) / stream.n
+    _require_finite("preprocessing (alpha, beta)", alpha, beta)
+    return alpha, beta
+
+
+@partial(jax.jit, static_argnames=("act", "f_is_zero"))
+def _grad_block(G, W, b, a, X, r, act, f_is_zero):
+    z = X @ W.T + b
+    res = r if f_is_zero else r - act.fn(z) @ a
+    return G + (act.deriv(z) * res[:, None]).T @ X
+
+
+def first_layer_gradient(
+    W, b, a, stream: Stream, alpha: float, beta: np.ndarray, act: Activation, *, f_is_zero: bool
+) -> jnp.ndarray:
+    """dL/dW for L = mean_i (f(x_i) - y_i)^2 at the given parameters, accumulated over blocks.
+
+    dL/dw_j = -(2/n) sum_i (y_i - f(x_i)) a_j sigma'(w_j.x_i + b_j) x_i, with y already reduced by
+    alpha + beta.x. Costs two (rows x m x d) GEMMs per block. ``f_is_zero`` says the network is
+    identically zero (symmetric init), so its output need not be computed; then W, b, a may be
+    any subset of the neurons.
+    """
+    G = jnp.zeros(W.shape, W.dtype)
+    beta_j = jnp.asarray(beta, W.dtype)
+    for X, y in stream:
+        r = y - alpha - X @ beta_j
+        G = _grad_block(G, W, b, a, X, r, act, f_is_zero)
+    G = -(2.0 / stream.n) * a[:, None] * G
+    _require_finite("first-layer gradient", G)
+    return G
+
+
+@dataclass(frozen=True)
+class HeadOptions:
+    """How the second layer is fitted: lambda grid, or T GD steps (spectral form), or a fixed lambda."""
+
+    lambda_min: float = 1e-6
+    lambda_max: float = 10.0
+    n_lambdas: int = 29
+    fixed_lambda: float | None = None
+    gd_steps: int | None = None
+    gd_lr: float | None = None
+
+
+@partial(jax.jit, static_argnames=("act",))
+def _features_and_residual(W, b, X, y, alpha, beta, act):
+    return act.fn(X @ W.T + b), y - alpha - X @ beta
+
+
+def ridge_head(
+    W,
+    b,
+    act: Activation,
+    stream: Stream,
+    alpha: float,
+    beta: np.ndarray,
+    validation,
+    opts: HeadOptions,
+) -> tuple[np.ndarray, float]:
+    """Step 4: a = (Phi^T Phi/n + lam I)^{-1} Phi^T r/n with r = y - alpha - beta.x.
+
+    lam is chosen on ``validation`` (X_val, y_val) over a geometric grid from one eigendecomposition,
+    unless ``opts.fixed_lambda`` is set. Returns (a, lam).
+    """
+    beta_j = jnp.asarray(beta, W.dtype)
+    blocks = (_features_and_residual(W, b, X, y, alpha, beta_j, act) for X, y in stream)
+    A, c, _ = accumulate_gram(blocks, W.shape[0])
+    path = RidgePath.from_gram(A, c)
+    gd = {"gd_steps": opts.gd_steps, "gd_lr": opts.gd_lr} if opts.gd_steps else {}
+    if opts.fixed_lambda is not None:
+        lam = opts.fixed_lambda
+        a = path.coefs([lam], **gd)[:, 0]
+    else:
+        if validation is None:
+            raise ConfigError(
+                "the ridge head needs a validation set to choose lambda, or fixed_lambda"
+            )
+        lambdas = lambda_grid(
+            A, lambda_min=opts.lambda_min, lambda_max=opts.lambda_max, num=opts.n_lambdas
+        )
+        X_val, y_val = (jnp.asarray(v, W.dtype) for v in validation)
+        Phi_val, r_val = _features_and_residual(W, b, X_val, y_val, alpha, beta_j, act)
+        lam, a, _ = select_lambda(path, Phi_val, r_val, lambdas, **gd)
+    _require_finite("ridge head", a)
+    return a, float(lam)
+
+
+@partial(jax.jit, static_argnames=("act",))
+def _predict_block(W, b, a, alpha, beta, X, act):
+    return alpha + X @ beta + act.fn(X @ W.T + b) @ a
+
+
+def network_predict(W, b, a, alpha, beta, X, act: Activation, block: int = 8192) -> jnp.ndarray:
+    """alpha + beta.x + sum_j a_j sigma(w_j.x + b_j), in row blocks."""
+    a = jnp.asarray(a, W.dtype)
+    beta = jnp.asarray(beta, W.dtype)
+    alpha = jnp.asarray(alpha, W.dtype)
+    out = [
+        _predict_block(W, b, a, alpha, beta, X[i : i + block], act)
+        for i in range(0, X.shape[0], block)
+    ]
+    return jnp.concatenate(out)
+
+
+def split_validation(stream: Stream, validation, fraction: float):
+    """Use the given validation pair, or hold out ``fraction`` of the stream (materialised)."""
+    if validation is not None:
+        return stream, validation
+    if not 0.0 < fraction < 1.0:
+        raise ConfigError(f"val_fraction must be in (0, 1); got {fraction}")
+    train, held = stream.split(int(round(stream.n * (1.0 - fraction))))
+    return train, held.materialize()

@@ -1,0 +1,175 @@
+"""The one ridge core shared by the layer-wise head, random features and kernel ridge (DESIGN section 5).
+
+Convention: with features Phi (n, m), labels y (n,), the ridge solution is
+
+    a = (Phi^T Phi / n + lam I)^{-1} Phi^T y / n           (primal, m x m)
+      = Phi^T alpha,  alpha = (Phi Phi^T + n lam I)^{-1} y  (dual, n x n; K = Phi Phi^T)
+
+so one lam means the same fit in both forms. Solves run in float64; inputs are never mutated.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import scipy.linalg
+
+from featlearn._errors import ConfigError, NumericalError, check_real
+
+__all__ = [
+    "RidgePath",
+    "SingularSystemWarning",
+    "accumulate_gram",
+    "dual_ridge_path",
+    "lambda_grid",
+    "ridge_solve",
+    "select_lambda",
+]
+
+
+class SingularSystemWarning(UserWarning):
+    """The regularised system was not positive definite; a least-squares fallback was used."""
+
+
+def _as_f64(name: str, a) -> np.ndarray:
+    arr = np.array(a, dtype=np.float64, copy=True)
+    if not np.isfinite(arr).all():
+        raise NumericalError(f"ridge: {name} holds NaN or inf")
+    return arr
+
+
+def ridge_solve(A, c, lam: float, *, scale: float = 1.0) -> np.ndarray:
+    """Solve (A + scale * lam * I) x = c for symmetric PSD A (m, m) and c (m,) or (m, k).
+
+    Cholesky fast path; if the system is not positive definite (lam = 0 with singular A, or round-off),
+    warns with SingularSystemWarning and returns the minimum-norm least-squares solution instead.
+    ``scale`` is n for the dual form (K + n lam I) alpha = y.
+    """
+    lam = check_real("lambda", lam, minimum=0.0)
+    A, c = _as_f64("A", A), _as_f64("c", c)
+    if A.ndim != 2 or A.shape[0] != A.shape[1] or c.shape[0] != A.shape[0]:
+        raise ConfigError(
+            f"ridge: A must be square (m, m) and c (m, ...); got {A.shape} and {c.shape}"
+        )
+    A[np.diag_indices_from(A)] += scale * lam
+    try:
+        factor = scipy.linalg.cho_factor(A, lower=True, check_finite=False)
+        x = scipy.linalg.cho_solve(factor, c, check_finite=False)
+        if np.isfinite(x).all():
+            return x
+    except np.linalg.LinAlgError:
+        pass
+    warnings.warn(
+        f"ridge: system with lambda = {lam:g} is not positive definite; "
+        "using the minimum-norm least-squares solution",
+        SingularSystemWarning,
+        stacklevel=2,
+    )
+    return scipy.linalg.lstsq(A, c, cond=None, check_finite=False)[0]
+
+
+def lambda_grid(
+    A, *, lambda_min: float = 1e-6, lambda_max: float = 1e1, num: int = 29
+) -> np.ndarray:
+    """Geometric grid of lam from lambda_min to lambda_max, times the mean eigenvalue tr(A)/m."""
+    scale = float(np.trace(np.asarray(A))) / max(np.shape(A)[0], 1)
+    return np.geomspace(lambda_min, lambda_max, num) * (scale if scale > 0 else 1.0)
+
+
+@dataclass(frozen=True)
+class RidgePath:
+    """All ridge solutions a(lam) = Q (Lambda + lam)^{-1} Q^T c from one eigendecomposition of A.
+
+    Optionally the spectral filter of T steps of gradient descent from zero instead of the exact
+    solve: on loss mean (Phi a - y)^2 + lam |a|^2 with step lr, eigencomponent k after T steps is
+    (1 - (1 - 2 lr (Lambda_k + lam))^T) / (Lambda_k + lam) times (Q^T c)_k.
+    """
+
+    eigenvalues: np.ndarray  # (m,)
+    eigenvectors: np.ndarray  # (m, m)
+    projected: np.ndarray  # Q^T c, (m,)
+
+    @classmethod
+    def from_gram(cls, A, c) -> RidgePath:
+        A, c = _as_f64("A", A), _as_f64("c", c)
+        evals, evecs = scipy.linalg.eigh(A, check_finite=False)
+        return cls(np.clip(evals, 0.0, None), evecs, evecs.T @ c)
+
+    def filters(
+        self, lambdas, *, gd_steps: int | None = None, gd_lr: float | None = None
+    ) -> np.ndarray:
+        """Spectral filter values, shape (m, L): 1/(Lambda + lam) or its T-step GD form."""
+        lambdas = np.atleast_1d(np.asarray(lambdas, dtype=np.float64))
+        s = self.eigenvalues[:, None] + lambdas[None, :]
+        if gd_steps is None:
+            if (s <= 0).any():
+                raise NumericalError("ridge path: lambda = 0 with a singular Gram matrix")
+            return 1.0 / s
+        lr = gd_lr if gd_lr is not None else 1.0 / (2.0 * (self.eigenvalues.max() + lambdas.max()))
+        if lr * 2 * s.max() >= 2:
+            raise ConfigError(
+                f"gd_lr must be < 1 / (Lambda_max + lambda) for gradient descent to converge; got {lr:g}"
+            )
+        contraction = (1.0 - 2.0 * lr * s) ** gd_steps
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = np.where(s > 0, (1.0 - contraction) / s, 2.0 * lr * gd_steps)
+        return out
+
+    def coefs(self, lambdas, **gd) -> np.ndarray:
+        """a(lam) for each lam: shape (m, L)."""
+        return self.eigenvectors @ (self.filters(lambdas, **gd) * self.projected[:, None])
+
+
+def select_lambda(
+    path: RidgePath, Phi_val, y_val, lambdas, **gd
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """Pick lam on validation data: returns (best lam, its coefficients (m,), validation MSE per lam)."""
+    lambdas = np.atleast_1d(np.asarray(lambdas, dtype=np.float64))
+    P = np.asarray(Phi_val, dtype=np.float64) @ path.eigenvectors  # (n_val, m)
+    preds = P @ (path.filters(lambdas, **gd) * path.projected[:, None])  # (n_val, L)
+    mse = np.mean((preds - np.asarray(y_val, dtype=np.float64)[:, None]) ** 2, axis=0)
+    if not np.isfinite(mse).any():
+        raise NumericalError("ridge: validation error is NaN for every lambda")
+    best = int(np.nanargmin(mse))
+    return float(lambdas[best]), path.coefs(lambdas[best : best + 1], **gd)[:, 0], mse
+
+
+def dual_ridge_path(K, y) -> RidgePath:
+    """The dual path: for kernel K (n, n), alpha(lam) = (K + n lam I)^{-1} y from one eigh.
+
+    Returned as a RidgePath on K/n with c = y/n, so ``coefs(lam)`` gives alpha(lam) directly.
+    """
+    K = _as_f64("K", K)
+    n = K.shape[0]
+    return RidgePath.from_gram(K / n, np.asarray(y, dtype=np.float64) / n)
+
+
+@jax.jit
+def _gram_update(A, c, Phi, r):
+    return A + Phi.T @ Phi, c + Phi.T @ r.astype(Phi.dtype)
+
+
+def accumulate_gram(blocks, m: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Reduce (Phi_block, r_block) pairs into (Phi^T Phi / n, Phi^T r / n, n), streaming.
+
+    ``blocks`` yields feature blocks (rows, m) and labels (rows,); memory is O(m^2 + block * m).
+    Sums are kept in the blocks' dtype (float32 GEMMs run at twice the float64 rate on CPU) and
+    returned as float64 for the solve.
+    """
+    A = c = None
+    n = 0
+    for Phi, r in blocks:
+        if A is None:
+            A, c = jnp.zeros((m, m), Phi.dtype), jnp.zeros((m,), Phi.dtype)
+        A, c = _gram_update(A, c, Phi, r)
+        n += int(Phi.shape[0])
+    if n == 0:
+        raise ConfigError("n must be an integer >= 1; got 0")
+    A, c = np.asarray(A, dtype=np.float64) / n, np.asarray(c, dtype=np.float64) / n
+    if not (np.isfinite(A).all() and np.isfinite(c).all()):
+        raise NumericalError("ridge head: the Gram matrix Phi^T Phi holds NaN or inf")
+    return A, c, n
