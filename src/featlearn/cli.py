@@ -1,0 +1,200 @@
+"""The ``featlearn`` command line: a thin layer over the library (DESIGN section 9).
+
+Every error featlearn raises on purpose (bad parameter, malformed file, numerical trouble) and
+every usage error prints one line to stderr and exits with status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from featlearn._errors import ConfigError, FeatlearnError
+
+app = typer.Typer(
+    name="featlearn",
+    help=(
+        "Two-layer networks learn the few directions a multi-index target depends on; kernels "
+        "cannot. Fit learners, run sweeps, and reproduce the sample-complexity claims."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _parse_option(item: str) -> tuple[str, Any]:
+    key, sep, raw = item.partition("=")
+    if not sep or not key:
+        raise ConfigError(f"--option must look like KEY=VALUE; got {item!r}")
+    try:
+        return key, json.loads(raw)
+    except json.JSONDecodeError:
+        return key, raw
+
+
+def _emit(payload: dict[str, Any], as_json: bool, lines: list[str]) -> None:
+    if as_json:
+        typer.echo(json.dumps(payload, default=float))
+    else:
+        for line in lines:
+            typer.echo(line)
+
+
+@app.command()
+def fit(
+    learner: Annotated[
+        str, typer.Option(help="Learner name (see `featlearn learners`).")
+    ] = "layerwise",
+    target: Annotated[
+        str, typer.Option(help="Target preset, random(...), or a .toml/.json coefficient file.")
+    ] = "single-he2",
+    d: Annotated[int, typer.Option(help="Input dimension.")] = 20,
+    n: Annotated[int, typer.Option(help="Number of training samples.")] = 10_000,
+    width: Annotated[int | None, typer.Option(help="Network width m (network learners).")] = None,
+    noise: Annotated[float, typer.Option(help="Label-noise variance sigma^2.")] = 0.0,
+    seed: Annotated[int, typer.Option(help="Seed of every random draw of this fit.")] = 0,
+    kernel: Annotated[
+        str | None, typer.Option(help="Kernel for kernel-ridge: ntk, nngp, poly, rbf.")
+    ] = None,
+    oracle: Annotated[bool, typer.Option("--oracle", help="Kernel-ridge on Ux (knows U).")] = False,
+    validation: Annotated[
+        str,
+        typer.Option(help="fresh: choose lambda on n_val fresh samples; holdout: on part of n."),
+    ] = "fresh",
+    n_val: Annotated[int, typer.Option(help="Fresh validation samples.")] = 10_000,
+    n_test: Annotated[int, typer.Option(help="Fresh noiseless test points for the risk.")] = 10_000,
+    option: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--option",
+            "-o",
+            help="Learner option KEY=VALUE (repeatable), e.g. -o reinit_bias=true.",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Fit one learner on one target and print excess risk, relative risk, alignment, lambda and time."""
+    from featlearn.experiments import run_fit, summarize, validate_fit_config
+
+    options = dict(_parse_option(o) for o in option or [])
+    if kernel is not None:
+        options["kernel"] = kernel
+    if oracle:
+        options["oracle"] = True
+    config = validate_fit_config(
+        {
+            "learner": learner,
+            "target": target,
+            "d": d,
+            "n": n,
+            "width": width,
+            "noise": noise,
+            "validation": validation,
+            "n_val": n_val,
+            "n_test": n_test,
+            "options": options,
+        },
+        source="featlearn fit",
+    )
+    record = summarize(run_fit(config, seed=seed))
+    payload = {"config": config.model_dump(), "seed": seed, **record}
+    align = record["alignment"]
+    _emit(
+        payload,
+        as_json,
+        [
+            f"{learner} on {target}  d={d} n={n}"
+            + (f" width={width}" if width else "")
+            + f" noise={noise:g} seed={seed}",
+            f"  excess risk     {record['excess_risk']:.4g}  (+/- {record['risk_stderr']:.2g})",
+            f"  relative risk   {record['relative_risk']:.4g}",
+            f"  alignment       {'n/a' if align is None else f'{align:.4f}'}",
+            f"  lambda          {'n/a' if record['lambda'] is None else format(record['lambda'], '.3g')}",
+            f"  wall time       {record['seconds']:.2f} s",
+        ],
+    )
+
+
+@app.command()
+def targets(
+    name: Annotated[str | None, typer.Argument(help="Show this target's exact moments.")] = None,
+    d: Annotated[int, typer.Option(help="Dimension for the shown target.")] = 20,
+    seed: Annotated[int, typer.Option(help="Seed of U.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List target presets, or show one target's exact moments (energy per degree, rank of H...)."""
+    import jax
+
+    from featlearn.targets import PRESETS, make_target
+
+    if name is None:
+        _emit(PRESETS, as_json, [f"{k:38s} {v}" for k, v in PRESETS.items()])
+        return
+    t = make_target(name, d, key=jax.random.key(seed))
+    info = t.describe()
+    info["terms"] = t.head.to_dict()["terms"]
+    info["satisfies_rank_assumption"] = t.satisfies_rank_assumption
+    energy = ", ".join(f"deg {k}: {e:.4g}" for k, e in enumerate(info["energy_per_degree"]))
+    flag = "" if t.satisfies_rank_assumption else "  (violates the theory's rank(H) = r assumption)"
+    _emit(
+        info,
+        as_json,
+        [
+            f"{name}  r={t.r} p={t.p} d={t.d}",
+            f"  mean {info['mean']:.4g}   variance {info['variance']:.4g}   E f*^2 {info['second_moment']:.4g}",
+            f"  energy per degree   {energy}",
+            f"  |E grad f*|         {info['mean_gradient_norm']:.4g}",
+            f"  H = E grad^2 f*     rank {t.moments.hessian_rank}, condition {t.moments.hessian_condition:.4g}{flag}",
+        ],
+    )
+
+
+@app.command()
+def learners(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """List registered learners with their options and defaults."""
+    import dataclasses
+
+    from featlearn.learners import LEARNERS
+
+    info = {
+        name: {f.name: f.default for f in dataclasses.fields(cls.Config)}
+        for name, cls in LEARNERS.items()
+    }
+    _emit(
+        info,
+        as_json,
+        [f"{k:16s} " + ", ".join(f"{o}={v}" for o, v in opts.items()) for k, opts in info.items()],
+    )
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"featlearn: error: {message}", err=True)
+    raise SystemExit(2)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: run the app, turning expected errors into one line and exit code 2."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except FeatlearnError as exc:
+        _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    except typer.Exit as exc:
+        raise SystemExit(exc.exit_code) from None
+    except (typer.Abort, KeyboardInterrupt):
+        _fail("interrupted")
+    except Exception as exc:
+        # click's usage errors (typer may vendor its own click): they carry format_message()
+        if not hasattr(exc, "format_message"):
+            raise
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            typer.echo(exc.format_message())
+            raise SystemExit(0) from None
+        _fail(exc.format_message().splitlines()[0])
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main(sys.argv[1:])
