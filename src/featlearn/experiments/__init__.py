@@ -9,6 +9,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from featlearn.experiments._analysis import (
+    ExponentFit,
+    fit_exponent,
+    fit_exponent_from_runs,
+    thresholds,
+)
 from featlearn.experiments._fit import FitConfig, fit_keys, run_fit, summarize, validate_fit_config
 
 
@@ -30,9 +36,13 @@ EXPERIMENTS: dict[str, Experiment] = {
 __all__ = [
     "EXPERIMENTS",
     "Experiment",
+    "ExponentFit",
     "FitConfig",
+    "fit_exponent",
+    "fit_exponent_from_runs",
     "fit_keys",
     "run_fit",
     "summarize",
+    "thresholds",
     "validate_fit_config",
 ]
