@@ -1,0 +1,264 @@
+"""Cells: one (experiment, resolved config, replicate), its hash and seed, and how a worker runs it.
+
+Everything here is picklable and imported by worker processes; the worker side
+(:func:`execute_cell`) imports the experiment lazily, so a worker pays JAX's import and compile
+costs once and keeps them warm across cells.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import importlib
+import json
+import math
+import platform
+import socket
+import subprocess
+import time
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from featlearn._errors import ConfigError
+
+__all__ = [
+    "Cell",
+    "CellResult",
+    "canonical_json",
+    "cell_hash",
+    "cell_seed",
+    "config_to_dict",
+    "environment",
+    "execute_cell",
+    "resolve_experiment",
+]
+
+_VERSIONED = ("featlearn", "jax", "jaxlib", "numpy", "scipy", "pydantic", "dask", "distributed")
+
+
+def _jsonable(value: Any) -> Any:
+    """Turn numpy scalars/arrays and tuples into plain JSON values (json.dumps ``default``)."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, tuple | set | frozenset):
+        return list(value)
+    raise TypeError(f"value of type {type(value).__name__} is not JSON-serialisable: {value!r}")
+
+
+def canonical_json(value: Any) -> str:
+    """Canonical JSON: sorted keys, no spaces, floats by ``repr``; equal values give equal text."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_jsonable)
+
+
+def config_to_dict(config: Any) -> dict[str, Any]:
+    """A validated config (pydantic model, dataclass or mapping) as a plain JSON dict."""
+    if hasattr(config, "model_dump"):
+        data = config.model_dump(mode="json")
+    elif dataclasses.is_dataclass(config) and not isinstance(config, type):
+        data = dataclasses.asdict(config)
+    elif isinstance(config, Mapping):
+        data = dict(config)
+    else:
+        raise ConfigError(
+            f"an experiment's validate must return a pydantic model, dataclass or dict; "
+            f"got {type(config).__name__}"
+        )
+    return json.loads(canonical_json(data))
+
+
+def cell_hash(experiment: str, config: Mapping[str, Any]) -> str:
+    """sha256 (hex) of the canonical JSON of ``{"experiment": name, "config": resolved config}``."""
+    text = canonical_json({"experiment": experiment, "config": dict(config)})
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def cell_seed(hash_: str, replicate: int) -> int:
+    """Seed in [0, 2^31) from the cell hash and the replicate index (sha256 of ``hash:replicate``)."""
+    digest = hashlib.sha256(f"{hash_}:{replicate}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") >> 1
+
+
+def resolve_experiment(ref: str, registry: Mapping[str, Any] | None = None) -> Any:
+    """The Experiment named ``ref``: a key of ``registry`` (default ``featlearn.experiments.EXPERIMENTS``)
+    or ``"package.module:attribute"`` naming an Experiment object (for experiments outside featlearn)."""
+    if ":" in ref:
+        module_name, _, attr = ref.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise ConfigError(
+                f"experiment {ref!r}: cannot import {module_name!r} ({exc})"
+            ) from None
+        try:
+            return getattr(module, attr)
+        except AttributeError:
+            raise ConfigError(f"experiment {ref!r}: {module_name} has no {attr!r}") from None
+    if registry is None:
+        from featlearn.experiments import EXPERIMENTS as registry
+    if ref not in registry:
+        raise ConfigError(
+            f"experiment must be one of {sorted(registry)} or 'module:attr'; got {ref!r}"
+        )
+    return registry[ref]
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One unit of a sweep: experiment reference, resolved config, replicate, hash and seed.
+
+    ``label`` is a short human description of the grid point (e.g. ``d=8 n=100``), for messages.
+    """
+
+    experiment: str
+    config: dict[str, Any]
+    replicate: int
+    hash: str
+    seed: int
+    label: str = ""
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.hash, self.replicate)
+
+    @property
+    def short(self) -> str:
+        return f"{self.hash[:12]}/{self.replicate}"
+
+
+@dataclass(frozen=True)
+class CellResult:
+    """What a worker sends back; one row of the store (JSON text fields are already serialised)."""
+
+    hash: str
+    replicate: int
+    experiment: str
+    seed: int
+    config: str
+    metrics: str | None
+    status: str  # "ok" | "failed"
+    error: str | None
+    started: float
+    finished: float
+    seconds: float  # wall time of validate + run on the worker
+    host: str
+    versions: str
+    git: str | None
+    attempts: int = 1
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.hash, self.replicate)
+
+
+@functools.cache
+def _git_revision() -> str | None:
+    """``git rev-parse HEAD`` of the featlearn source tree (``+dirty`` if modified), or None."""
+    root = Path(__file__).resolve().parents[3]
+    if not (root / ".git").exists():
+        return None
+    try:
+        run = functools.partial(
+            subprocess.run, cwd=root, capture_output=True, text=True, timeout=10, check=True
+        )
+        rev = run(["git", "rev-parse", "HEAD"]).stdout.strip()
+        dirty = run(["git", "status", "--porcelain", "--untracked-files=no"]).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return f"{rev}+dirty" if dirty else rev
+
+
+@functools.cache
+def environment() -> tuple[str, str, str | None]:
+    """(host, versions JSON, git revision) of this process, computed once per process."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {"python": platform.python_version()}
+    for name in _VERSIONED:
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = None
+    return socket.gethostname(), canonical_json(versions), _git_revision()
+
+
+def _record_json(record: Any) -> str:
+    if not isinstance(record, Mapping):
+        raise TypeError(f"experiment run must return a dict; got {type(record).__name__}")
+    for key, value in record.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            continue  # NaN/inf are stored (Python's json reads them back)
+        try:
+            canonical_json(value)
+        except TypeError as exc:
+            raise TypeError(f"record key {key!r}: {exc}") from None
+    return canonical_json(dict(record))
+
+
+def execute_cell(
+    cell: Cell, attempts: int = 1, registry: Mapping[str, Any] | None = None
+) -> CellResult:
+    """Run one cell where this function is called (worker side); never raises for the cell's errors.
+
+    The experiment's own exceptions become a ``failed`` result carrying the traceback; the worker
+    process stays alive for the next cell.
+    """
+    host, versions, git = environment()
+    started, t0 = time.time(), time.perf_counter()
+    metrics, error, status = None, None, "ok"
+    try:
+        experiment = resolve_experiment(cell.experiment, registry)
+        config = experiment.validate(dict(cell.config), source=f"cell {cell.short}")
+        metrics = _record_json(experiment.run(config, seed=cell.seed))
+    except Exception as exc:  # noqa: BLE001 - a failing cell is data, not a crash of the sweep
+        status = "failed"
+        error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=-8)}"
+    seconds = time.perf_counter() - t0
+    return CellResult(
+        hash=cell.hash,
+        replicate=cell.replicate,
+        experiment=cell.experiment,
+        seed=cell.seed,
+        config=canonical_json(cell.config),
+        metrics=metrics,
+        status=status,
+        error=error,
+        started=started,
+        finished=time.time(),
+        seconds=seconds,
+        host=host,
+        versions=versions,
+        git=git,
+        attempts=attempts,
+    )
+
+
+def lost_cell(cell: Cell, attempts: int, why: str) -> CellResult:
+    """A ``failed`` result for a cell whose worker died ``attempts`` times (recorded, not lost)."""
+    host, versions, git = environment()
+    now = time.time()
+    return CellResult(
+        hash=cell.hash,
+        replicate=cell.replicate,
+        experiment=cell.experiment,
+        seed=cell.seed,
+        config=canonical_json(cell.config),
+        metrics=None,
+        status="failed",
+        error=f"WorkerDied: {why}",
+        started=now,
+        finished=now,
+        seconds=0.0,
+        host=host,
+        versions=versions,
+        git=git,
+        attempts=attempts,
+    )
+
+
+def warm_worker() -> None:
+    """Process-pool initializer: import featlearn's experiments (and JAX) once per worker."""
+    import featlearn.experiments  # noqa: F401

@@ -1,0 +1,232 @@
+"""Executors: where cells run. All return results to the calling process, which alone writes the store.
+
+- :class:`InProcess` (``--workers 0``): cells run one after another in this process.
+- :class:`ProcessPool` (``--workers N``): N long-lived spawned processes; each imports JAX once, so
+  compiled functions stay warm across cells. A worker that dies takes the pool down; the cells then
+  in flight are resubmitted to a fresh pool (up to ``max_attempts`` tries, then stored as failed).
+- :class:`DaskExecutor` (``--dask ADDRESS|local|slurm|pbs``): Dask distributed. A worker that dies
+  mid-cell is handled by Dask's scheduler, which reruns the task elsewhere (up to
+  ``distributed.scheduler.allowed-failures`` times; then the cell is stored as failed).
+
+Each executor's ``map_unordered(cells)`` pulls cells lazily from an iterator, keeps a bounded number
+in flight, and yields :class:`CellResult` objects as they finish.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import uuid
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from featlearn._errors import ConfigError
+from featlearn.runtime._cells import Cell, CellResult, execute_cell, lost_cell, warm_worker
+
+__all__ = ["DaskExecutor", "InProcess", "ProcessPool", "make_executor"]
+
+
+class InProcess:
+    """Run cells here, one at a time (``registry`` lets tests and notebooks use their own experiments)."""
+
+    description = "in-process"
+
+    def __init__(self, registry: Mapping[str, Any] | None = None):
+        self.registry = registry
+
+    def map_unordered(self, cells: Iterable[Cell]) -> Iterator[CellResult]:
+        for cell in cells:
+            yield execute_cell(cell, registry=self.registry)
+
+    def close(self) -> None:
+        pass
+
+
+class ProcessPool:
+    """``workers`` long-lived spawned worker processes (concurrent.futures)."""
+
+    def __init__(self, workers: int, *, max_attempts: int = 3):
+        if workers < 1:
+            raise ConfigError(f"workers must be an integer >= 1 for a process pool; got {workers}")
+        self.workers, self.max_attempts = workers, max_attempts
+        self.description = f"process pool ({workers} workers)"
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        ctx = multiprocessing.get_context("spawn")
+        return ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=warm_worker)
+
+    def map_unordered(self, cells: Iterable[Cell]) -> Iterator[CellResult]:
+        source, retry = iter(cells), deque()
+        pending: dict[Future, tuple[Cell, int]] = {}
+        window = 2 * self.workers
+        while True:
+            while len(pending) < window:
+                item = retry.popleft() if retry else next(((c, 1) for c in source), None)
+                if item is None:
+                    break
+                try:
+                    pending[self._pool.submit(execute_cell, *item)] = item
+                except BrokenProcessPool:
+                    retry.appendleft(item)
+                    self._restart()
+            if not pending:
+                return
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            if any(_broken(f) for f in done):
+                wait(pending)  # a broken pool fails every future still in flight
+                done = set(pending)
+            for future in done:
+                cell, attempts = pending.pop(future)
+                if not _broken(future):
+                    yield future.result()
+                elif attempts >= self.max_attempts:
+                    why = f"a pool worker died {attempts} times while this cell was in flight"
+                    yield lost_cell(cell, attempts, why)
+                else:
+                    retry.append((cell, attempts + 1))
+            if any(_broken(f) for f in done):
+                self._restart()
+
+    def _restart(self) -> None:
+        logging.getLogger("featlearn.runtime").warning("a pool worker died; restarting the pool")
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = self._new_pool()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _broken(future: Future) -> bool:
+    return future.cancelled() or isinstance(future.exception(), BrokenProcessPool)
+
+
+class DaskExecutor:
+    """Cells as Dask tasks on ``client``; closes ``cluster`` (if it made one) on :meth:`close`."""
+
+    def __init__(
+        self, client: Any, cluster: Any = None, *, window: int | None = None, label: str = ""
+    ):
+        self.client, self.cluster = client, cluster
+        self.description = f"dask ({label or client.scheduler.address})"
+        self._window = window
+
+    def _threads(self) -> int:
+        workers = self.client.scheduler_info().get("workers", {})
+        return sum(w.get("nthreads", 1) for w in workers.values())
+
+    def map_unordered(self, cells: Iterable[Cell]) -> Iterator[CellResult]:
+        from distributed import as_completed
+
+        window = self._window or max(16, 4 * self._threads())
+        source = iter(cells)
+        pending: dict[Any, Cell] = {}
+        running = as_completed()
+
+        def submit(cell: Cell) -> None:
+            key = f"cell-{cell.hash[:12]}-{cell.replicate}-{uuid.uuid4().hex[:8]}"
+            future = self.client.submit(execute_cell, cell, key=key, pure=False)
+            pending[future] = cell
+            running.add(future)
+
+        for cell in source:
+            submit(cell)
+            if len(pending) >= window:
+                break
+        for future in running:
+            cell = pending.pop(future)
+            try:
+                result = future.result()
+            except Exception as exc:  # noqa: BLE001 - KilledWorker and friends: store as failed
+                result = lost_cell(cell, 1, f"{type(exc).__name__}: {exc}")
+            future.release()
+            yield result
+            nxt = next(source, None)
+            if nxt is not None:
+                submit(nxt)
+
+    def close(self) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+_JOBQUEUE = {"slurm": "SLURMCluster", "pbs": "PBSCluster"}
+
+
+def _jobqueue_cluster(kind: str, jobs: int, options: Mapping[str, Any]) -> Any:
+    try:
+        import dask_jobqueue
+    except ImportError:
+        raise ConfigError(
+            f"--dask {kind} needs dask-jobqueue, which is not installed; "
+            "install it with: pip install 'featlearn[jobqueue]'"
+        ) from None
+    if jobs < 1:
+        raise ConfigError(f"--jobs must be an integer >= 1 for --dask {kind}; got {jobs}")
+    kwargs = {k: v for k, v in options.items() if v not in (None, [], ())}
+    try:
+        cluster = getattr(dask_jobqueue, _JOBQUEUE[kind])(**kwargs)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"--dask {kind}: {exc}") from None
+    cluster.scale(jobs=jobs)
+    return cluster
+
+
+def make_executor(
+    workers: int = 0,
+    dask: str | None = None,
+    *,
+    jobs: int = 1,
+    cluster_options: Mapping[str, Any] | None = None,
+    registry: Mapping[str, Any] | None = None,
+) -> InProcess | ProcessPool | DaskExecutor:
+    """The executor for the CLI's ``--workers``/``--dask`` flags.
+
+    Parameters
+    ----------
+    workers : 0 = in-process; N >= 1 = a local pool of N processes, or N LocalCluster workers with
+        ``dask="local"`` (default there: the number of CPUs).
+    dask : None, ``"local"``, a scheduler address (``tcp://HOST:PORT``), ``"slurm"`` or ``"pbs"``.
+    jobs : batch jobs to request (slurm/pbs).
+    cluster_options : keyword arguments of dask-jobqueue's cluster (cores, processes, memory,
+        walltime, queue, account, job_extra_directives, ...); only the given ones are passed, so
+        dask-jobqueue's own configuration supplies the rest.
+    registry : experiments for the in-process executor only (workers import featlearn's).
+    """
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
+        raise ConfigError(f"--workers must be an integer >= 0; got {workers!r}")
+    if dask is None:
+        return InProcess(registry) if workers == 0 else ProcessPool(workers)
+    from distributed import Client, LocalCluster
+
+    if dask == "local":
+        n = workers or os.cpu_count() or 1
+        cluster = LocalCluster(
+            n_workers=n,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+        return DaskExecutor(Client(cluster), cluster, label=f"LocalCluster, {n} workers")
+    if dask in _JOBQUEUE:
+        cluster = _jobqueue_cluster(dask, jobs, cluster_options or {})
+        per_job = int((cluster_options or {}).get("processes") or 1)
+        return DaskExecutor(
+            Client(cluster), cluster, window=max(16, 4 * jobs * per_job), label=dask
+        )
+    if "://" not in dask:
+        raise ConfigError(
+            f"--dask must be 'local', 'slurm', 'pbs' or a scheduler address like "
+            f"tcp://HOST:8786; got {dask!r}"
+        )
+    try:
+        client = Client(dask, timeout="30s")
+    except (OSError, TimeoutError) as exc:
+        raise ConfigError(f"--dask {dask}: cannot reach the scheduler ({exc})") from None
+    return DaskExecutor(client, label=dask)

@@ -1,0 +1,104 @@
+"""Stored results as a flat table (pandas), and export to CSV or Parquet.
+
+Columns: the store's bookkeeping (``hash, replicate, experiment, sweep, seed, status, error,
+started, finished, wall_seconds, attempts, host, git, versions``), then the config fields (nested
+tables flattened with dots: ``options.kernel``), then the record's metrics. A config or metric name
+that collides with an earlier column is prefixed ``config.`` / ``metrics.``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from featlearn._errors import ConfigError
+from featlearn.runtime._store import Store
+
+__all__ = ["export", "flatten", "results_frame"]
+
+META = (
+    "hash",
+    "replicate",
+    "experiment",
+    "sweep",
+    "seed",
+    "status",
+    "error",
+    "started",
+    "finished",
+    "wall_seconds",
+    "attempts",
+    "host",
+    "git",
+    "versions",
+)
+
+
+def flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"options": {"kernel": "ntk"}}`` -> ``{"options.kernel": "ntk"}``; lists stay whole."""
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        if isinstance(value, dict) and value:
+            out.update(flatten(value, f"{prefix}{key}."))
+        else:
+            out[prefix + key] = value
+    return out
+
+
+def _row(stored: dict[str, Any]) -> dict[str, Any]:
+    row = {k: stored[k] for k in META if k in stored}
+    row["wall_seconds"] = stored["seconds"]
+    row["versions"] = json.dumps(stored["versions"], sort_keys=True)
+    for part in ("config", "metrics"):
+        for key, value in flatten(stored[part] or {}).items():
+            row[f"{part}.{key}" if key in row else key] = value
+    return row
+
+
+def results_frame(store: str | Path, *, status: str | None = "ok") -> pd.DataFrame:
+    """One row per stored cell (``status`` None = all rows), columns as in the module docstring."""
+    with Store(store, create=False) as db:
+        rows = [_row(r) for r in db.rows(status=status)]
+    if not rows:
+        return pd.DataFrame(columns=list(META))
+    return pd.DataFrame(rows)
+
+
+def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Lists and dicts as JSON text (CSV cells, or Parquet columns Arrow cannot type)."""
+    frame = frame.copy()
+    for column in frame.columns:
+        if frame[column].map(lambda v: isinstance(v, list | dict)).any():
+            frame[column] = frame[column].map(
+                lambda v: json.dumps(v) if isinstance(v, list | dict) else v
+            )
+    return frame
+
+
+def export(store: str | Path, fmt: str = "csv", out: str | Path | None = None) -> Path:
+    """Write every stored row (ok and failed) to ``out`` (default: the store's name with .csv /
+    .parquet) and return its path. CSV holds lists as JSON text and floats at full precision."""
+    if fmt not in ("csv", "parquet"):
+        raise ConfigError(f"--format must be 'csv' or 'parquet'; got {fmt!r}")
+    frame = results_frame(store, status=None)
+    out = Path(out) if out is not None else Path(store).with_suffix(f".{fmt}")
+    if fmt == "csv":
+        _as_text(frame).to_csv(out, index=False)
+        return out
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        raise ConfigError(
+            "--format parquet needs pyarrow, which is not installed; "
+            "install it with: pip install 'featlearn[parquet]'"
+        ) from None
+    import pyarrow as pa
+
+    try:
+        frame.to_parquet(out, index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        _as_text(frame).to_parquet(out, index=False)
+    return out

@@ -1,0 +1,199 @@
+"""The results store: one SQLite database (WAL), one row per (cell hash, replicate).
+
+Guarantees
+----------
+- A finished cell is written in one transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``): a sweep killed
+  at any moment leaves every cell either fully stored or absent, never half-written.
+- ``PRIMARY KEY (hash, replicate)`` with ``INSERT ... ON CONFLICT DO UPDATE ... WHERE status =
+  'failed'``: an ``ok`` row is never overwritten or duplicated, a ``failed`` row is replaced by its
+  retry. Two sweeps writing one store at once therefore never count a cell twice.
+- WAL with ``synchronous=NORMAL``: a committed cell survives the writing process being killed
+  (SIGKILL); after a power loss the last few commits may be lost, never the database.
+- ``busy_timeout``: concurrent writers wait for each other instead of failing.
+
+SQLite must live on a local disk of the machine that writes it (not NFS); with Dask, workers never
+touch it: results return to the one client process that writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from featlearn._errors import ConfigError
+from featlearn.runtime._cells import CellResult
+
+__all__ = ["COLUMNS", "Store"]
+
+SCHEMA_VERSION = "1"
+COLUMNS = (
+    "hash",
+    "replicate",
+    "experiment",
+    "sweep",
+    "seed",
+    "config",
+    "metrics",
+    "status",
+    "error",
+    "started",
+    "finished",
+    "seconds",
+    "attempts",
+    "host",
+    "versions",
+    "git",
+    "written",
+)
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS cells (
+    hash TEXT NOT NULL,
+    replicate INTEGER NOT NULL,
+    experiment TEXT NOT NULL,
+    sweep TEXT,
+    seed INTEGER NOT NULL,
+    config TEXT NOT NULL,
+    metrics TEXT,
+    status TEXT NOT NULL CHECK (status IN ('ok', 'failed')),
+    error TEXT,
+    started REAL,
+    finished REAL,
+    seconds REAL,
+    attempts INTEGER NOT NULL DEFAULT 1,
+    host TEXT,
+    versions TEXT,
+    git TEXT,
+    written REAL NOT NULL,
+    PRIMARY KEY (hash, replicate)
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+_UPDATED = [c for c in COLUMNS if c not in ("hash", "replicate", "attempts")]
+_PUT = (
+    f"INSERT INTO cells ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "
+    "ON CONFLICT (hash, replicate) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _UPDATED)
+    + ", attempts = cells.attempts + excluded.attempts WHERE cells.status = 'failed'"
+)
+
+
+class Store:
+    """A results store at ``path`` (created when ``create``; otherwise it must exist).
+
+    Parameters
+    ----------
+    path : SQLite file.
+    create : create the file and schema if missing (sweeps); readers (report, export) pass False.
+    timeout : seconds a writer waits for another writer's transaction (busy timeout).
+    """
+
+    def __init__(self, path: str | Path, *, create: bool = True, timeout: float = 120.0):
+        self.path = Path(path)
+        if not create and not self.path.is_file():
+            raise ConfigError(f"store not found: {self.path}")
+        if create:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+            self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+            if create:
+                with self._transaction():
+                    for statement in filter(str.strip, _SCHEMA.split(";")):
+                        self._conn.execute(statement)
+                    self._conn.execute(
+                        "INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,)
+                    )
+            self._check_schema()
+        except sqlite3.DatabaseError as exc:
+            raise ConfigError(f"{self.path}: not a featlearn results store ({exc})") from None
+
+    def _check_schema(self) -> None:
+        try:
+            row = self._conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        except sqlite3.OperationalError:
+            row = None
+        if row is None or row[0] != SCHEMA_VERSION:
+            raise ConfigError(
+                f"{self.path}: not a featlearn results store (schema {row and row[0]!r}; "
+                f"expected {SCHEMA_VERSION!r})"
+            )
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """BEGIN IMMEDIATE (take the write lock now, waiting up to the busy timeout) ... COMMIT."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    def put(self, result: CellResult, *, sweep: str | None = None) -> bool:
+        """Write one finished cell in one transaction; True if this call stored it.
+
+        False when the cell was already stored as ``ok`` (by an earlier or a concurrent sweep).
+        """
+        row = asdict(result)
+        row.update(sweep=sweep, written=time.time())
+        with self._transaction():
+            cur = self._conn.execute(_PUT, [row[c] for c in COLUMNS])
+        return cur.rowcount > 0
+
+    def status(self, hash_: str, replicate: int) -> str | None:
+        """'ok', 'failed', or None when the cell is not stored."""
+        row = self._conn.execute(
+            "SELECT status FROM cells WHERE hash = ? AND replicate = ?", (hash_, replicate)
+        ).fetchone()
+        return row[0] if row else None
+
+    def statuses(self) -> dict[tuple[str, int], str]:
+        """Status of every stored cell, by (hash, replicate)."""
+        rows = self._conn.execute("SELECT hash, replicate, status FROM cells")
+        return {(h, r): s for h, r, s in rows}
+
+    def rows(
+        self, *, status: str | None = None, hash_prefix: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Stored rows as dicts, ordered by sweep write time; ``config``/``metrics``/``versions``
+        decoded from JSON."""
+        sql, args = "SELECT * FROM cells WHERE 1", []
+        if status is not None:
+            sql, args = sql + " AND status = ?", [*args, status]
+        if hash_prefix is not None:
+            sql, args = sql + " AND hash LIKE ?", [*args, hash_prefix + "%"]
+        cur = self._conn.execute(sql + " ORDER BY written, hash, replicate", args)
+        names = [d[0] for d in cur.description]
+        for values in cur:
+            row = dict(zip(names, values, strict=True))
+            for key in ("config", "metrics", "versions"):
+                row[key] = json.loads(row[key]) if row[key] is not None else None
+            yield row
+
+    def count(self, status: str | None = None) -> int:
+        if status is None:
+            return self._conn.execute("SELECT COUNT(*) FROM cells").fetchone()[0]
+        return self._conn.execute(
+            "SELECT COUNT(*) FROM cells WHERE status = ?", (status,)
+        ).fetchone()[0]
+
+    def integrity(self) -> str:
+        """SQLite's ``PRAGMA integrity_check`` ('ok' when the file is sound)."""
+        return self._conn.execute("PRAGMA integrity_check").fetchone()[0]
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

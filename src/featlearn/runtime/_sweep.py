@@ -1,0 +1,168 @@
+"""Run a sweep: expand the spec, skip what is stored, run the rest, write each result as it returns."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from featlearn._errors import ConfigError
+from featlearn.runtime._cells import Cell, execute_cell
+from featlearn.runtime._executors import make_executor
+from featlearn.runtime._progress import make_progress
+from featlearn.runtime._spec import Spec, expand
+from featlearn.runtime._store import Store
+
+__all__ = ["SweepSummary", "plan_sweep", "rerun_cell", "run_sweep", "select_cells"]
+
+
+@dataclass
+class SweepSummary:
+    """Counts of one ``run_sweep`` call (``--json`` prints ``to_dict()``).
+
+    total : cells of the spec (after ``only``); skipped : already stored when the sweep started
+    (``ok``, or ``failed`` without ``retry_failed``); ran : cells executed here; ok / failed : their
+    outcomes; stored : rows this sweep wrote; duplicates : results a concurrent sweep stored first.
+    """
+
+    name: str
+    store: str
+    executor: str
+    total: int = 0
+    skipped: int = 0
+    ran: int = 0
+    ok: int = 0
+    failed: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    seconds: float = 0.0
+    failed_cells: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def select_cells(cells: list[Cell], only: str | None) -> list[Cell]:
+    """The cells whose hash starts with ``only`` (a prefix of at least 4 hex digits)."""
+    if only is None:
+        return cells
+    prefix = only.strip().lower()
+    if len(prefix) < 4 or any(c not in "0123456789abcdef" for c in prefix):
+        raise ConfigError(f"--only must be at least 4 hex digits of a cell hash; got {only!r}")
+    chosen = [c for c in cells if c.hash.startswith(prefix)]
+    if not chosen:
+        raise ConfigError(f"--only {only}: no cell of this spec has a hash starting with it")
+    if len({c.hash for c in chosen}) > 1:
+        raise ConfigError(
+            f"--only {only}: matches {len({c.hash for c in chosen})} cells; give more digits"
+        )
+    return chosen
+
+
+def _pending(cells: list[Cell], store: Store, retry_failed: bool) -> Iterator[Cell]:
+    """Cells still to run, checked against the store again just before each is handed out,
+    so that a sweep running concurrently on the same store is not repeated needlessly."""
+    for cell in cells:
+        status = store.status(*cell.key)
+        if status == "ok" or (status == "failed" and not retry_failed):
+            continue
+        yield cell
+
+
+def plan_sweep(
+    spec: Spec,
+    store: str | Path | None = None,
+    *,
+    only: str | None = None,
+    registry: Mapping[str, Any] | None = None,
+) -> list[tuple[Cell, str | None]]:
+    """Every cell of ``spec`` with its status in ``store`` (``ok``, ``failed`` or None = to run)."""
+    cells = select_cells(expand(spec, registry), only)
+    statuses: dict[tuple[str, int], str] = {}
+    if store is not None and Path(store).is_file():
+        with Store(store, create=False) as db:
+            statuses = db.statuses()
+    return [(cell, statuses.get(cell.key)) for cell in cells]
+
+
+def run_sweep(
+    spec: Spec,
+    store: str | Path,
+    *,
+    workers: int = 0,
+    dask: str | None = None,
+    jobs: int = 1,
+    cluster_options: Mapping[str, Any] | None = None,
+    executor: Any = None,
+    retry_failed: bool = False,
+    only: str | None = None,
+    progress: str = "auto",
+    registry: Mapping[str, Any] | None = None,
+) -> SweepSummary:
+    """Run every cell of ``spec`` not yet in ``store``; write each result in its own transaction.
+
+    ``executor`` (an object with ``map_unordered`` and ``close``) overrides ``workers``/``dask``;
+    see :func:`featlearn.runtime.make_executor` for those. ``progress``: ``auto``, ``rich``,
+    ``plain`` or ``quiet``. Interrupting (Ctrl-C) keeps every cell already written.
+    """
+    start = time.perf_counter()
+    cells = select_cells(expand(spec, registry), only)
+    with Store(store) as db:
+        statuses = db.statuses()
+        todo = [
+            c
+            for c in cells
+            if statuses.get(c.key) is None or (retry_failed and statuses[c.key] == "failed")
+        ]
+        executor = executor or make_executor(
+            workers, dask, jobs=jobs, cluster_options=cluster_options, registry=registry
+        )
+        summary = SweepSummary(spec.name, str(store), executor.description, len(cells))
+        summary.skipped = len(cells) - len(todo)
+        try:
+            with make_progress(len(todo), spec.name, progress) as bar:
+                for result in executor.map_unordered(_pending(todo, db, retry_failed)):
+                    written = db.put(result, sweep=spec.name)
+                    summary.ran += 1
+                    summary.stored += written
+                    summary.duplicates += not written
+                    if result.status == "ok":
+                        summary.ok += 1
+                    else:
+                        summary.failed += 1
+                        first = (result.error or "?").splitlines()[0]
+                        summary.failed_cells.append(
+                            {"hash": result.hash, "replicate": result.replicate, "error": first}
+                        )
+                    bar.update(result)
+        finally:
+            executor.close()
+    summary.seconds = time.perf_counter() - start
+    return summary
+
+
+def rerun_cell(
+    store: str | Path,
+    hash_prefix: str,
+    replicate: int = 0,
+    *,
+    registry: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Re-run one stored cell here, from its stored config and seed, and return its new record.
+
+    Nothing is written. Comparing the result with the stored ``metrics`` checks reproducibility.
+    """
+    with Store(store, create=False) as db:
+        rows = [r for r in db.rows(hash_prefix=hash_prefix.lower()) if r["replicate"] == replicate]
+    if len(rows) != 1:
+        found = "no stored cell" if not rows else f"{len(rows)} stored cells"
+        raise ConfigError(f"cell {hash_prefix}/{replicate}: {found} in {store} match")
+    row = rows[0]
+    cell = Cell(row["experiment"], row["config"], replicate, row["hash"], row["seed"])
+    result = execute_cell(cell, registry=registry)
+    if result.status != "ok":
+        raise ConfigError(f"cell {cell.short} failed again: {(result.error or '').splitlines()[0]}")
+    return json.loads(result.metrics or "{}")
