@@ -171,6 +171,123 @@ def learners(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")
     )
 
 
+@app.command()
+def sweep(
+    spec: Annotated[str, typer.Argument(help="Sweep spec (TOML); see `featlearn.runtime`.")],
+    store: Annotated[
+        str | None, typer.Option("--store", "-s", help="Results store (SQLite); default NAME.db.")
+    ] = None,
+    workers: Annotated[
+        int, typer.Option(help="0: in-process; N: N local worker processes (or Dask workers).")
+    ] = 0,
+    dask: Annotated[
+        str | None,
+        typer.Option(help="Dask: tcp://HOST:PORT, 'local' (LocalCluster), 'slurm' or 'pbs'."),
+    ] = None,
+    jobs: Annotated[int, typer.Option(help="Batch jobs to request (slurm/pbs).")] = 1,
+    cores: Annotated[int | None, typer.Option(help="Cores per job (slurm/pbs).")] = None,
+    processes: Annotated[int | None, typer.Option(help="Worker processes per job.")] = None,
+    memory: Annotated[str | None, typer.Option(help="Memory per job, e.g. 16GB.")] = None,
+    walltime: Annotated[str | None, typer.Option(help="Job walltime, e.g. 02:00:00.")] = None,
+    queue: Annotated[str | None, typer.Option(help="Queue / partition.")] = None,
+    account: Annotated[str | None, typer.Option(help="Account / project to charge.")] = None,
+    job_extra: Annotated[
+        list[str] | None, typer.Option("--job-extra", help="Extra scheduler directive (repeat).")
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a spec value, e.g. --set base.width=256 (repeat)."),
+    ] = None,
+    replicates: Annotated[int | None, typer.Option(help="Override the spec's replicates.")] = None,
+    retry_failed: Annotated[
+        bool, typer.Option("--retry-failed", help="Re-run cells stored as failed.")
+    ] = False,
+    only: Annotated[
+        str | None, typer.Option(help="Run only the cell whose hash starts with this.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List the cells and their status; run nothing.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
+) -> None:
+    """Run every cell of SPEC not yet in the store; resumable, exit status 1 if any cell failed."""
+    from featlearn.runtime import load_spec, plan_sweep, run_sweep
+
+    parsed = load_spec(spec, set_, replicates=replicates)
+    store = store or f"{parsed.name}.db"
+    if dry_run:
+        plan = plan_sweep(parsed, store, only=only)
+        rows = [
+            {"hash": c.hash, "replicate": c.replicate, "status": s, "cell": c.label}
+            for c, s in plan
+        ]
+        todo = sum(s is None or (retry_failed and s == "failed") for _, s in plan)
+        lines = [
+            f"{r['hash'][:12]}/{r['replicate']}  {r['status'] or 'to run':7s} {r['cell']}"
+            for r in rows
+        ]
+        _emit(
+            {"cells": rows, "to_run": todo}, as_json, [*lines, f"{len(plan)} cells, {todo} to run"]
+        )
+        return
+    options = {"cores": cores, "processes": processes, "memory": memory, "walltime": walltime}
+    options |= {"queue": queue, "account": account, "job_extra_directives": job_extra}
+    summary = run_sweep(
+        parsed,
+        store,
+        workers=workers,
+        dask=dask,
+        jobs=jobs,
+        cluster_options=options,
+        retry_failed=retry_failed,
+        only=only,
+        progress="quiet" if quiet or as_json else "auto",
+    )
+    s = summary
+    _emit(
+        s.to_dict(),
+        as_json,
+        [
+            f"{s.name}: {s.total} cells, {s.skipped} already stored, ran {s.ran} "
+            f"({s.ok} ok, {s.failed} failed) on {s.executor} in {s.seconds:.1f} s -> {s.store}",
+            *(f"  failed {c['hash'][:12]}/{c['replicate']}: {c['error']}" for c in s.failed_cells),
+            *([f"  {s.failed_earlier} cells stored as failed earlier: --retry-failed reruns them"]
+              if s.failed_earlier else []),
+        ],
+    )  # fmt: skip
+    if s.failed or s.failed_earlier:
+        raise SystemExit(1)  # not a usage error: the cells' errors are stored and listed above
+
+
+@app.command()
+def report(
+    store: Annotated[str, typer.Argument(help="Results store written by `featlearn sweep`.")],
+    out: Annotated[str, typer.Option("--out", "-o", help="Output folder.")] = "report",
+    eps: Annotated[
+        float, typer.Option(help="Relative-risk level defining the threshold n*.")
+    ] = 0.1,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Write one self-contained HTML page (figures, tables) and each figure as PNG and PDF."""
+    from featlearn.plots import write_report
+
+    result = write_report(store, out, eps=eps)
+    _emit(result, as_json, [f"report: {result['html']} ({len(result['figures'])} figures)"])
+
+
+@app.command()
+def export(
+    store: Annotated[str, typer.Argument(help="Results store written by `featlearn sweep`.")],
+    format: Annotated[str, typer.Option("--format", "-f", help="csv or parquet.")] = "csv",
+    out: Annotated[str | None, typer.Option("--out", "-o", help="Output file.")] = None,
+) -> None:
+    """Export every stored cell (flattened config and metrics columns) to CSV or Parquet."""
+    from featlearn.runtime import export as export_store
+
+    typer.echo(str(export_store(store, format, out)))
+
+
 def _fail(message: str) -> None:
     typer.echo(f"featlearn: error: {message}", err=True)
     raise SystemExit(2)

@@ -24,8 +24,9 @@ class SweepSummary:
     """Counts of one ``run_sweep`` call (``--json`` prints ``to_dict()``).
 
     total : cells of the spec (after ``only``); skipped : already stored when the sweep started
-    (``ok``, or ``failed`` without ``retry_failed``); ran : cells executed here; ok / failed : their
-    outcomes; stored : rows this sweep wrote; duplicates : results a concurrent sweep stored first.
+    (``ok``, or ``failed`` without ``retry_failed``); failed_earlier : those of them stored as
+    failed; ran : cells executed here; ok / failed : their outcomes; stored : rows this sweep wrote;
+    duplicates : results a concurrent sweep stored first.
     """
 
     name: str
@@ -33,6 +34,7 @@ class SweepSummary:
     executor: str
     total: int = 0
     skipped: int = 0
+    failed_earlier: int = 0
     ran: int = 0
     ok: int = 0
     failed: int = 0
@@ -122,6 +124,9 @@ def run_sweep(
         )
         summary = SweepSummary(spec.name, str(store), executor.description, len(cells))
         summary.skipped = len(cells) - len(todo)
+        summary.failed_earlier = sum(statuses.get(c.key) == "failed" for c in cells) - sum(
+            statuses.get(c.key) == "failed" for c in todo
+        )
         try:
             with make_progress(len(todo), spec.name, progress) as bar:
                 for result in executor.map_unordered(_pending(todo, db, retry_failed)):
