@@ -4,21 +4,27 @@
 """
 
 from featlearn.learners._base import LEARNERS, Learner, NotFittedError, make_learner, register
+from featlearn.learners._full_training import FullTrainingConfig, FullTrainingLearner
 from featlearn.learners._layerwise import (
     GiantStepConfig,
     GiantStepLearner,
     LayerwiseConfig,
     LayerwiseLearner,
 )
+from featlearn.learners._random_features import RandomFeaturesConfig, RandomFeaturesLearner
 
 __all__ = [
     "LEARNERS",
+    "FullTrainingConfig",
+    "FullTrainingLearner",
     "GiantStepConfig",
     "GiantStepLearner",
     "LayerwiseConfig",
     "LayerwiseLearner",
     "Learner",
     "NotFittedError",
+    "RandomFeaturesConfig",
+    "RandomFeaturesLearner",
     "make_learner",
     "register",
 ]
