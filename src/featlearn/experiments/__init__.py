@@ -9,6 +9,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from featlearn.experiments._alignment import (
+    run_alignment,
+    spectrum_summary,
+    validate_alignment_config,
+)
 from featlearn.experiments._analysis import (
     ExponentFit,
     fit_exponent,
@@ -16,6 +21,12 @@ from featlearn.experiments._analysis import (
     thresholds,
 )
 from featlearn.experiments._fit import FitConfig, fit_keys, run_fit, summarize, validate_fit_config
+from featlearn.experiments._transfer import (
+    TransferConfig,
+    run_transfer,
+    transfer_keys,
+    validate_transfer_config,
+)
 
 
 @dataclass(frozen=True)
@@ -31,6 +42,8 @@ EXPERIMENTS: dict[str, Experiment] = {
     "fit": Experiment(
         "fit", validate_fit_config, lambda cfg, *, seed: summarize(run_fit(cfg, seed=seed))
     ),
+    "transfer": Experiment("transfer", validate_transfer_config, run_transfer),
+    "alignment": Experiment("alignment", validate_alignment_config, run_alignment),
 }
 
 __all__ = [
@@ -38,11 +51,18 @@ __all__ = [
     "Experiment",
     "ExponentFit",
     "FitConfig",
+    "TransferConfig",
     "fit_exponent",
     "fit_exponent_from_runs",
     "fit_keys",
+    "run_alignment",
     "run_fit",
+    "run_transfer",
+    "spectrum_summary",
     "summarize",
     "thresholds",
+    "transfer_keys",
+    "validate_alignment_config",
     "validate_fit_config",
+    "validate_transfer_config",
 ]

@@ -1,0 +1,90 @@
+"""Alignment: how much of the learned first layer lies in span(U), vs n and d (DESIGN section 7).
+
+A fit cell (same config, same seed, same data as ``run_fit``) of a network learner, recording
+besides the risk the alignment ||W U^T||_F^2 / ||W||_F^2, the principal angles between the top-r
+right singular vectors of W and span(U), and the singular-value spectrum of W, whose drop after
+the r-th value shows the learned low-dimensional structure.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from featlearn._errors import ConfigError
+from featlearn.experiments._fit import FitConfig, fit_keys, validate_fit_config
+from featlearn.experiments._transfer import fit_on
+from featlearn.learners import LEARNERS, make_learner
+from featlearn.metrics import alignment, excess_risk, principal_angles
+from featlearn.targets import make_target
+
+__all__ = ["run_alignment", "spectrum_summary", "validate_alignment_config"]
+
+
+def validate_alignment_config(data: dict[str, Any], *, source: str = "config") -> FitConfig:
+    """A FitConfig whose learner must be a network (one with a first layer W)."""
+    config = data if isinstance(data, FitConfig) else validate_fit_config(data, source=source)
+    if "width" not in {f.name for f in dataclasses.fields(LEARNERS[config.learner].Config)}:
+        raise ConfigError(
+            f"{source}: learner: alignment needs a network learner (one with a width); "
+            f"got {config.learner!r}"
+        )
+    if config.validation != "fresh":
+        raise ConfigError(
+            f"{source}: validation: alignment cells use 'fresh'; got {config.validation!r}"
+        )
+    return config
+
+
+def spectrum_summary(W, r: int, extra: int = 2) -> dict[str, Any]:
+    """Singular values of W (m, d) against the target rank r.
+
+    Returns ``spectrum`` = s_i / s_1 for the top min(r + extra, d) values, ``spectral_gap`` =
+    s_{r+1} / s_r (near 0: W is close to rank r; NaN when d = r) and ``top_r_energy`` =
+    sum_{i<=r} s_i^2 / sum_i s_i^2.
+    """
+    s = np.linalg.svd(np.asarray(W, np.float64), compute_uv=False)
+    if s[0] == 0:
+        raise ConfigError("W must not be zero to summarise its spectrum")
+    k = min(r + extra, s.size)
+    return {
+        "spectrum": [float(v) for v in s[:k] / s[0]],
+        "spectral_gap": float(s[r] / s[r - 1]) if s.size > r else float("nan"),
+        "top_r_energy": float(np.sum(s[:r] ** 2) / np.sum(s**2)),
+    }
+
+
+def run_alignment(config: FitConfig | dict[str, Any], *, seed: int = 0) -> dict[str, Any]:
+    """Fit a network learner and record its risk, alignment, angles and spectrum.
+
+    Uses ``fit_keys(seed)`` like ``run_fit``, so a cell sees the same target, data and
+    initialisation as the fit cell with the same config and seed. Record keys: relative_risk,
+    excess_risk, alignment, principal_angles (radians, ascending), max_angle, spectrum,
+    spectral_gap, top_r_energy, r, lambda, seconds.
+    """
+    cfg = validate_alignment_config(config)
+    keys = fit_keys(seed)
+    target = make_target(cfg.target, cfg.d, key=keys["target"])
+    learner = make_learner(cfg.learner, **cfg.learner_options())
+    fit_keys_ = (keys["train"], keys["val"], keys["learner"])
+    seconds = fit_on(
+        learner, target, cfg.n, keys=fit_keys_, noise=cfg.noise, n_val=cfg.n_val, cast=False
+    )
+    diag = learner.diagnostics()
+    risk = excess_risk(
+        learner.predict, target, key=keys["test"], n_test=cfg.n_test, dtype=learner.dtype_
+    )
+    angles = principal_angles(diag["W"], target.U)
+    return {
+        "relative_risk": risk.relative_risk,
+        "excess_risk": risk.excess_risk,
+        "alignment": alignment(diag["W"], target.U),
+        "principal_angles": [float(a) for a in angles],
+        "max_angle": float(angles.max()),
+        **spectrum_summary(diag["W"], target.r),
+        "r": target.r,
+        "lambda": diag.get("lambda"),
+        "seconds": seconds,
+    }

@@ -1,0 +1,210 @@
+"""Transfer: a representation learned on one head, reused for another (DESIGN section 7).
+
+The layer-wise learner fits the source head of ``transfer-pair`` on n_source samples; its first
+layer and biases (W, b) are then frozen and a new ridge head is fitted on n_target samples of the
+target head (same U, other coefficients). Baselines see only the same n_target target samples.
+The claim shown: at fixed n_target the transfer risk does not move with d, since U was learned
+from the source, while learners starting from scratch need more samples as d grows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from featlearn._errors import ConfigError
+from featlearn.learners import LEARNERS, Learner, make_learner
+from featlearn.learners._steps import linear_part, network_predict, ridge_head
+from featlearn.metrics import alignment, excess_risk, principal_angles
+from featlearn.targets import ArrayStream, Target, make_transfer_pair
+
+__all__ = ["TransferConfig", "run_transfer", "transfer_keys", "validate_transfer_config"]
+
+#: Record-key prefix of each baseline learner (others: the name with "-" -> "_").
+PREFIXES = {"layerwise": "scratch", "kernel-ridge": "kernel", "random-features": "random_features"}
+
+
+def _known_learners(names: list[str], what: str) -> None:
+    unknown = [n for n in names if n not in LEARNERS]
+    if unknown:
+        raise ValueError(f"{what} must be registered learners {sorted(LEARNERS)}; got {unknown}")
+
+
+class TransferConfig(BaseModel):
+    """Resolved configuration of one transfer cell; round-trips through plain dicts.
+
+    d : dimension; n_source : samples of the source head used to learn (W, b);
+    n_target : samples of the target head for the new head and for every baseline
+    noise : label-noise variance sigma^2 (source and target)
+    width : network width, passed to every learner that has one
+    n_val : fresh validation samples (source: lambda of the source head; target: lambda of the
+        transfer head and of every baseline); n_test : fresh noiseless test samples of the target
+    baselines : learners fitted from scratch on the n_target target samples (``layerwise`` is the
+        layer-wise learner from scratch); drop any that is not installed
+    options : further options by learner name, e.g. ``{"kernel-ridge": {"kernel": "ntk"}}``;
+        ``layerwise`` options apply to the source fit and to the transfer head's lambda grid too
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    d: int = Field(20, ge=2)
+    n_source: int = Field(20_000, ge=2)
+    n_target: int = Field(1_000, ge=2)
+    noise: float = Field(0.0, ge=0.0)
+    width: int | None = Field(512, ge=2)
+    n_val: int = Field(10_000, ge=2)
+    n_test: int = Field(10_000, ge=2)
+    baselines: list[str] = Field(
+        default_factory=lambda: ["layerwise", "random-features", "kernel-ridge"]
+    )
+    options: dict[str, dict[str, Any]] = Field(
+        default_factory=lambda: {"kernel-ridge": {"kernel": "ntk"}}
+    )
+
+    @field_validator("baselines")
+    @classmethod
+    def _check_baselines(cls, v: list[str]) -> list[str]:
+        _known_learners(v, "baselines")
+        if len(set(v)) != len(v):
+            raise ValueError(f"baselines must not repeat a learner; got {v}")
+        return v
+
+    @field_validator("options")
+    @classmethod
+    def _check_options(cls, v: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        _known_learners(list(v), "options keys")
+        return v
+
+    def learner_options(self, name: str) -> dict[str, Any]:
+        """Options of learner ``name``: ``options[name]`` plus ``width`` where it has one."""
+        opts = dict(self.options.get(name, {}))
+        fields = {f.name for f in dataclasses.fields(LEARNERS[name].Config)}
+        if self.width is not None and "width" in fields:
+            opts.setdefault("width", self.width)
+        return opts
+
+
+def validate_model(model: type[BaseModel], data: dict[str, Any], source: str) -> Any:
+    """``model(**data)``, turning pydantic's errors into one ConfigError naming the key."""
+    if isinstance(data, model):
+        return data
+    try:
+        return model(**data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"]) or "?"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = f"unknown key (known: {sorted(model.model_fields)})"
+        raise ConfigError(f"{source}: {key}: {msg}; got {err.get('input')!r}") from None
+
+
+def validate_transfer_config(data: dict[str, Any], *, source: str = "config") -> TransferConfig:
+    """TransferConfig from a dict; a bad or unknown key raises ConfigError naming it."""
+    return validate_model(TransferConfig, data, source)
+
+
+def transfer_keys(seed: int) -> dict[str, jax.Array]:
+    """Independent keys for each random part of a transfer cell, derived from one seed."""
+    names = ("target", "source_train", "source_val", "target_train", "target_val", "test")
+    names += ("source_learner", "baseline")
+    keys = jax.random.split(jax.random.key(seed), len(names))
+    return dict(zip(names, keys, strict=True))
+
+
+def draw(target: Target, n: int, n_val: int, *, keys, noise: float, dtype, cast: bool = True):
+    """(train stream, validation pair) of n and n_val samples from keys (train, val).
+
+    With ``cast``, samples are drawn in float32 and cast to ``dtype`` (JAX draws different numbers
+    per dtype), so learners of any precision see the same samples; without it, they are drawn
+    in ``dtype`` as ``run_fit`` does. Both agree for float32.
+    """
+    dtype = jnp.dtype(dtype)
+    draw_dtype = jnp.float32 if cast else dtype
+    train = target.stream(n, key=keys[0], noise=noise, dtype=draw_dtype)
+    val = target.sample(n_val, key=keys[1], noise=noise, dtype=draw_dtype)
+    if draw_dtype != dtype:
+        train = ArrayStream(*(v.astype(dtype) for v in train.materialize()))
+        val = tuple(v.astype(dtype) for v in val)
+    return train, val
+
+
+def fit_on(
+    learner: Learner, target: Target, n: int, *, keys, noise: float, n_val: int, cast: bool = True
+) -> float:
+    """Fit ``learner`` on n samples of ``target`` with n_val fresh validation samples.
+
+    ``keys`` = (train, val, learner) keys; ``cast`` as in ``draw``. Returns the fit's wall time.
+    """
+    dtype = getattr(learner.config, "dtype", "float32")
+    train, val = draw(target, n, n_val, keys=keys, noise=noise, dtype=dtype, cast=cast)
+    start = time.perf_counter()
+    learner.fit_stream(train, key=keys[2], validation=val)
+    return time.perf_counter() - start
+
+
+def _risk(predict, target: Target, key, n_test: int, prefix: str) -> dict[str, float]:
+    """Risk on float32 test points (the same points for every learner; predict casts them)."""
+    r = excess_risk(predict, target, key=key, n_test=n_test, dtype=jnp.float32)
+    return {f"{prefix}_relative_risk": r.relative_risk, f"{prefix}_excess_risk": r.excess_risk}
+
+
+def _transfer_head(net: Learner, target: Target, cfg: TransferConfig, keys) -> tuple:
+    """A new ridge head (and linear part) on the frozen (W, b) of ``net`` from n_target samples."""
+    dtype = net.dtype_
+    data_keys = (keys["target_train"], keys["target_val"])
+    train, val = draw(target, cfg.n_target, cfg.n_val, keys=data_keys, noise=cfg.noise, dtype=dtype)
+    start = time.perf_counter()
+    alpha, beta = linear_part(train, enabled=net.config.preprocess)
+    a, lam = ridge_head(
+        net.W_, net.b_, net.activation_, train, alpha, beta, val, net.config.head_options()
+    )
+    a, alpha_j = jnp.asarray(a, dtype), jnp.asarray(alpha, dtype)
+
+    def predict(X):
+        return network_predict(net.W_, net.b_, a, alpha_j, beta, X, net.activation_)
+
+    return predict, lam, time.perf_counter() - start
+
+
+def run_transfer(config: TransferConfig | dict[str, Any], *, seed: int = 0) -> dict[str, Any]:
+    """One transfer cell: source fit, frozen features, new head, and the baselines on n_target.
+
+    Returns a flat record: ``transfer_relative_risk`` / ``transfer_excess_risk`` / ``transfer_lambda``
+    / ``transfer_seconds`` (head fit), ``source_relative_risk``, ``source_alignment``,
+    ``source_max_angle`` (radians), ``source_seconds``, and for each baseline
+    ``{prefix}_relative_risk``, ``{prefix}_excess_risk``, ``{prefix}_seconds`` with prefix
+    ``scratch`` (layer-wise from scratch), ``random_features``, ``kernel``, or the learner's name.
+    """
+    cfg = validate_transfer_config(config)
+    keys = transfer_keys(seed)
+    source, target = make_transfer_pair(cfg.d, key=keys["target"])
+    net = make_learner("layerwise", **cfg.learner_options("layerwise"))
+    src_keys = (keys["source_train"], keys["source_val"], keys["source_learner"])
+    src_seconds = fit_on(net, source, cfg.n_source, keys=src_keys, noise=cfg.noise, n_val=cfg.n_val)
+    W = np.asarray(net.W_)
+    record: dict[str, Any] = {
+        **_risk(net.predict, source, keys["test"], cfg.n_test, "source"),
+        "source_alignment": alignment(W, source.U),
+        "source_max_angle": float(principal_angles(W, source.U).max()),
+        "source_seconds": src_seconds,
+    }
+    predict, lam, seconds = _transfer_head(net, target, cfg, keys)
+    record.update(_risk(predict, target, keys["test"], cfg.n_test, "transfer"))
+    record.update(transfer_lambda=lam, transfer_seconds=seconds)
+    tgt_keys = (keys["target_train"], keys["target_val"], keys["baseline"])
+    for name in cfg.baselines:
+        prefix = PREFIXES.get(name, name.replace("-", "_"))
+        learner = make_learner(name, **cfg.learner_options(name))
+        secs = fit_on(
+            learner, target, cfg.n_target, keys=tgt_keys, noise=cfg.noise, n_val=cfg.n_val
+        )
+        record.update(_risk(learner.predict, target, keys["test"], cfg.n_test, prefix))
+        record[f"{prefix}_seconds"] = secs
+    return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in record.items()}
