@@ -48,23 +48,31 @@ def flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def _row(stored: dict[str, Any]) -> dict[str, Any]:
+def _row(stored: dict[str, Any], names: dict[str, set[str]]) -> dict[str, Any]:
     row = {k: stored[k] for k in META if k in stored}
     row["wall_seconds"] = stored["seconds"]
     row["versions"] = json.dumps(stored["versions"], sort_keys=True)
     for part in ("config", "metrics"):
         for key, value in flatten(stored[part] or {}).items():
-            row[f"{part}.{key}" if key in row else key] = value
+            column = f"{part}.{key}" if key in row else key
+            row[column] = value
+            names[part].add(column)
     return row
 
 
 def results_frame(store: str | Path, *, status: str | None = "ok") -> pd.DataFrame:
-    """One row per stored cell (``status`` None = all rows), columns as in the module docstring."""
+    """One row per stored cell (``status`` None = all rows), columns as in the module docstring.
+
+    ``frame.attrs["config_columns"]`` and ``frame.attrs["metric_columns"]`` list which columns
+    came from the configs and which from the records.
+    """
+    names: dict[str, set[str]] = {"config": set(), "metrics": set()}
     with Store(store, create=False) as db:
-        rows = [_row(r) for r in db.rows(status=status)]
-    if not rows:
-        return pd.DataFrame(columns=list(META))
-    return pd.DataFrame(rows)
+        rows = [_row(r, names) for r in db.rows(status=status)]
+    frame = pd.DataFrame(rows) if rows else pd.DataFrame(columns=list(META))
+    frame.attrs["config_columns"] = [c for c in frame.columns if c in names["config"]]
+    frame.attrs["metric_columns"] = [c for c in frame.columns if c in names["metrics"]]
+    return frame
 
 
 def _as_text(frame: pd.DataFrame) -> pd.DataFrame:

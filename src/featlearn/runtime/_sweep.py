@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import random
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
@@ -102,13 +104,19 @@ def run_sweep(
     retry_failed: bool = False,
     only: str | None = None,
     progress: str = "auto",
+    shuffle: bool = True,
     registry: Mapping[str, Any] | None = None,
 ) -> SweepSummary:
     """Run every cell of ``spec`` not yet in ``store``; write each result in its own transaction.
 
-    ``executor`` (an object with ``map_unordered`` and ``close``) overrides ``workers``/``dask``;
-    see :func:`featlearn.runtime.make_executor` for those. ``progress``: ``auto``, ``rich``,
+    ``executor`` (an object with ``map_unordered``; left open for the caller to close) overrides
+    ``workers``/``dask``; see :func:`featlearn.runtime.make_executor` for those. ``progress``: ``auto``, ``rich``,
     ``plain`` or ``quiet``. Interrupting (Ctrl-C) keeps every cell already written.
+
+    With ``shuffle`` (default) cells are handed out in random order: the ETA is then unbiased by
+    cheap and costly cells clustering in the grid, a partial store covers the whole grid, and two
+    sweeps started on one store mostly run different cells (each skips what the other stored).
+    Results do not depend on the order: a cell's seed comes from its hash.
     """
     start = time.perf_counter()
     cells = select_cells(expand(spec, registry), only)
@@ -119,6 +127,9 @@ def run_sweep(
             for c in cells
             if statuses.get(c.key) is None or (retry_failed and statuses[c.key] == "failed")
         ]
+        if shuffle:
+            random.Random(os.urandom(16)).shuffle(todo)
+        owned = executor is None
         executor = executor or make_executor(
             workers, dask, jobs=jobs, cluster_options=cluster_options, registry=registry
         )
@@ -144,7 +155,8 @@ def run_sweep(
                         )
                     bar.update(result)
         finally:
-            executor.close()
+            if owned:
+                executor.close()
     summary.seconds = time.perf_counter() - start
     return summary
 
