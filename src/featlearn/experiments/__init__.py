@@ -21,6 +21,7 @@ from featlearn.experiments._analysis import (
     thresholds,
 )
 from featlearn.experiments._fit import FitConfig, fit_keys, run_fit, summarize, validate_fit_config
+from featlearn.experiments._specs import SHIPPED_SPECS, spec_path
 from featlearn.experiments._transfer import (
     TransferConfig,
     run_transfer,
@@ -48,6 +49,7 @@ EXPERIMENTS: dict[str, Experiment] = {
 
 __all__ = [
     "EXPERIMENTS",
+    "SHIPPED_SPECS",
     "Experiment",
     "ExponentFit",
     "FitConfig",
@@ -58,6 +60,7 @@ __all__ = [
     "run_alignment",
     "run_fit",
     "run_transfer",
+    "spec_path",
     "spectrum_summary",
     "summarize",
     "thresholds",

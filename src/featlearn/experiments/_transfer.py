@@ -30,6 +30,17 @@ __all__ = ["TransferConfig", "run_transfer", "transfer_keys", "validate_transfer
 PREFIXES = {"layerwise": "scratch", "kernel-ridge": "kernel", "random-features": "random_features"}
 
 
+#: Options applied unless ``options`` overrides them: the kernel baseline is the network's NTK.
+DEFAULT_OPTIONS = {"kernel-ridge": {"kernel": "ntk"}}
+
+_BASELINES = ("layerwise", "random-features", "kernel-ridge")
+
+
+def _default_baselines() -> list[str]:
+    """Layer-wise from scratch, random features and NTK kernel ridge, those that are registered."""
+    return [name for name in _BASELINES if name in LEARNERS]
+
+
 def _known_learners(names: list[str], what: str) -> None:
     unknown = [n for n in names if n not in LEARNERS]
     if unknown:
@@ -46,8 +57,10 @@ class TransferConfig(BaseModel):
     n_val : fresh validation samples (source: lambda of the source head; target: lambda of the
         transfer head and of every baseline); n_test : fresh noiseless test samples of the target
     baselines : learners fitted from scratch on the n_target target samples (``layerwise`` is the
-        layer-wise learner from scratch); drop any that is not installed
-    options : further options by learner name, e.g. ``{"kernel-ridge": {"kernel": "ntk"}}``;
+        layer-wise learner from scratch); default: those of layerwise, random-features and
+        kernel-ridge that are registered
+    options : further options by learner name, over ``DEFAULT_OPTIONS`` (kernel-ridge uses the
+        NTK unless told otherwise), e.g. ``{"kernel-ridge": {"kernel": "nngp"}}``;
         ``layerwise`` options apply to the source fit and to the transfer head's lambda grid too
     """
 
@@ -60,12 +73,8 @@ class TransferConfig(BaseModel):
     width: int | None = Field(512, ge=2)
     n_val: int = Field(10_000, ge=2)
     n_test: int = Field(10_000, ge=2)
-    baselines: list[str] = Field(
-        default_factory=lambda: ["layerwise", "random-features", "kernel-ridge"]
-    )
-    options: dict[str, dict[str, Any]] = Field(
-        default_factory=lambda: {"kernel-ridge": {"kernel": "ntk"}}
-    )
+    baselines: list[str] = Field(default_factory=lambda: _default_baselines())
+    options: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     @field_validator("baselines")
     @classmethod
@@ -82,8 +91,9 @@ class TransferConfig(BaseModel):
         return v
 
     def learner_options(self, name: str) -> dict[str, Any]:
-        """Options of learner ``name``: ``options[name]`` plus ``width`` where it has one."""
-        opts = dict(self.options.get(name, {}))
+        """Options of ``name``: ``options[name]`` over ``DEFAULT_OPTIONS``, plus ``width`` where
+        the learner has one."""
+        opts = {**DEFAULT_OPTIONS.get(name, {}), **self.options.get(name, {})}
         fields = {f.name for f in dataclasses.fields(LEARNERS[name].Config)}
         if self.width is not None and "width" in fields:
             opts.setdefault("width", self.width)
