@@ -82,4 +82,6 @@ def run_curve(cfg: CurveConfig, *, seed: int) -> dict[str, Any]:
     }
 
 
-CURVE = Experiment("curve", lambda data, source="curve": _validate(CurveConfig, data, source), run_curve)
+CURVE = Experiment(
+    "curve", lambda data, source="curve": _validate(CurveConfig, data, source), run_curve
+)

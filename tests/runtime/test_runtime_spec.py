@@ -48,7 +48,9 @@ def test_cartesian_product_ranges_and_replicates(tmp_path):
     assert _points(cells, "learner", "d", "n", "c") == expected
     assert len(cells) == 3 * len(expected)
     assert [c.replicate for c in cells[:6]] == [0, 1, 2, 0, 1, 2]
-    assert all(c.config["k"] == 2.0 and c.config["spread"] == 0.05 for c in cells)  # defaults filled
+    assert all(
+        c.config["k"] == 2.0 and c.config["spread"] == 0.05 for c in cells
+    )  # defaults filled
 
 
 def test_dependent_axis_scales_with_d_and_is_ordered_after_it(tmp_path):
@@ -101,12 +103,16 @@ def test_hash_is_sha256_of_canonical_resolved_config_and_seed_depends_on_replica
     spec = parse_spec({"experiment": "toy", "replicates": 2, "base": {"x": 2}, "grid": {"k": [3]}})
     cells = expand(spec, REGISTRY)
     resolved = {"x": 2.0, "k": 3, "sleep": 0.0, "fail": False, "die_marker": None, "options": {}}
-    text = json.dumps({"config": resolved, "experiment": "toy"}, sort_keys=True, separators=(",", ":"))
+    text = json.dumps(
+        {"config": resolved, "experiment": "toy"}, sort_keys=True, separators=(",", ":")
+    )
     assert cells[0].hash == hashlib.sha256(text.encode()).hexdigest()
     # int 2 and float 2.0 resolve to the same config, hence the same cell
     again = expand(parse_spec({"experiment": "toy", "base": {"x": 2.0, "k": 3}}), REGISTRY)
     assert again[0].hash == cells[0].hash
-    assert cells[0].seed == cell_seed(cells[0].hash, 0) != cells[1].seed == cell_seed(cells[0].hash, 1)
+    assert (
+        cells[0].seed == cell_seed(cells[0].hash, 0) != cells[1].seed == cell_seed(cells[0].hash, 1)
+    )
     assert cell_hash("toy", resolved) != cell_hash("other", resolved)
     seeds = [cell_seed(cells[0].hash, r) for r in range(1000)]
     assert len(set(seeds)) == 1000 and all(0 <= s < 2**31 for s in seeds)
@@ -120,7 +126,9 @@ def test_duplicate_grid_points_are_kept_once(tmp_path):
 
 
 def test_overrides_replace_file_values(tmp_path):
-    path = _write(tmp_path, 'experiment = "toy"\nreplicates = 2\n[base]\nx = 1.0\n[grid]\nk = [1, 2]\n')
+    path = _write(
+        tmp_path, 'experiment = "toy"\nreplicates = 2\n[base]\nx = 1.0\n[grid]\nk = [1, 2]\n'
+    )
     spec = load_spec(path, ["base.x=5", "grid.k=[3]", "base.options.tag=hello"], replicates=4)
     cells = expand(spec, REGISTRY)
     assert spec.replicates == 4 and len(cells) == 4 and spec.name == "spec"
@@ -136,13 +144,29 @@ BAD = [
     ('experiment = "nope"', "experiment must be one of"),
     ('experiment = "toy"\n[grid]\nk = 3', "grid.k must be a non-empty list"),
     ('experiment = "toy"\n[grid]\nk = []', "grid.k must be a non-empty list"),
-    ('experiment = "toy"\n[grid]\nx = { geomspace = [0, 1], num = 3 }', "grid.x.geomspace must hold two numbers > 0"),
+    ('experiment = "toy"\n[grid]\nk = {}', "grid.k must be a non-empty list"),
+    (
+        'experiment = "toy"\n[grid]\nx = { geomspace = [0, 1], num = 3 }',
+        "grid.x.geomspace must hold two numbers > 0",
+    ),
     ('experiment = "toy"\n[grid]\nx = { linspace = [0, 1] }', "grid.x.num must be an integer >= 1"),
-    ('experiment = "toy"\n[grid]\nx = { linspace = [0, 1], num = 2, step = 1 }', "unknown key 'step'"),
-    ('experiment = "toy"\n[grid]\nx = { values = [1], times = "D^2" }', "grid.x.times: unknown name 'D'"),
-    ('experiment = "toy"\n[grid]\nx = { values = [1], times = "__import__(1)" }', "grid.x.times: expression"),
+    (
+        'experiment = "toy"\n[grid]\nx = { linspace = [0, 1], num = 2, step = 1 }',
+        "unknown key 'step'",
+    ),
+    (
+        'experiment = "toy"\n[grid]\nx = { values = [1], times = "D^2" }',
+        "grid.x.times: unknown name 'D'",
+    ),
+    (
+        'experiment = "toy"\n[grid]\nx = { values = [1], times = "__import__(1)" }',
+        "grid.x.times: expression",
+    ),
     ('experiment = "toy"\n[grid]\n"x,k" = [[1.0]]', 'grid."x,k"[0] must be a list of 2 values'),
-    ('experiment = "toy"\n[grid]\nx = { values = [1], times = "k" }\nk = { values = [1], times = "x" }', "cycle"),
+    (
+        'experiment = "toy"\n[grid]\nx = { values = [1], times = "k" }\nk = { values = [1], times = "x" }',
+        "cycle",
+    ),
     ('experiment = "toy"\n[base]\nbogus = 1', "bogus"),
     ('experiment = "toy"\n[grid]\nk = [1, 0]', "k: Input should be greater than or equal to 1"),
     ('experiment = "toy"\n[grid]\nk = [1]\n[cases.a]\nk = 2', "cases.a.k: k is also a grid axis"),

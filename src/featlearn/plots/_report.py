@@ -224,10 +224,9 @@ def write_report(
     ok = frame[frame["status"] == "ok"]
     names = sorted(ok["experiment"].unique())
     for name in names:
-        stem = "" if len(names) == 1 else f"{name.replace(':', '_')}-"
-        parts.extend(
-            _experiment_section(name, ok[ok["experiment"] == name], frame.attrs, eps, figures, stem)
-        )
+        stem = "" if frame["experiment"].nunique() == 1 else f"{name.replace(':', '_')}-"
+        df = results_frame(store, experiment=name)  # its own columns and dtypes (ints stay ints)
+        parts.extend(_experiment_section(name, df, df.attrs, eps, figures, stem))
     if not names:
         parts.append(_note("The store holds no successful cell yet."))
     failed = frame[frame["status"] == "failed"]

@@ -60,26 +60,34 @@ def _row(stored: dict[str, Any], names: dict[str, set[str]]) -> dict[str, Any]:
     return row
 
 
-def results_frame(store: str | Path, *, status: str | None = "ok") -> pd.DataFrame:
-    """One row per stored cell (``status`` None = all rows), columns as in the module docstring.
+def results_frame(
+    store: str | Path, *, status: str | None = "ok", experiment: str | None = None
+) -> pd.DataFrame:
+    """One row per stored cell (``status`` None = all rows; ``experiment`` None = every
+    experiment), columns as in the module docstring.
 
     ``frame.attrs["config_columns"]`` and ``frame.attrs["metric_columns"]`` list which columns
     came from the configs and which from the records.
     """
     names: dict[str, set[str]] = {"config": set(), "metrics": set()}
     with Store(store, create=False) as db:
-        rows = [_row(r, names) for r in db.rows(status=status)]
+        rows = [
+            _row(r, names)
+            for r in db.rows(status=status)
+            if experiment is None or r["experiment"] == experiment
+        ]
     frame = pd.DataFrame(rows) if rows else pd.DataFrame(columns=list(META))
     frame.attrs["config_columns"] = [c for c in frame.columns if c in names["config"]]
     frame.attrs["metric_columns"] = [c for c in frame.columns if c in names["metrics"]]
     return frame
 
 
-def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
-    """Lists and dicts as JSON text (CSV cells, or Parquet columns Arrow cannot type)."""
+def _as_text(frame: pd.DataFrame, types: tuple[type, ...] = (list, dict)) -> pd.DataFrame:
+    """Lists and dicts (or only ``types``) as JSON text: CSV cells, Parquet columns Arrow cannot
+    type (empty tables ``{}`` above all)."""
     frame = frame.copy()
     for column in frame.columns:
-        if frame[column].map(lambda v: isinstance(v, list | dict)).any():
+        if frame[column].map(lambda v: isinstance(v, types)).any():
             frame[column] = frame[column].map(
                 lambda v: json.dumps(v) if isinstance(v, list | dict) else v
             )
@@ -106,7 +114,7 @@ def export(store: str | Path, fmt: str = "csv", out: str | Path | None = None) -
     import pyarrow as pa
 
     try:
-        frame.to_parquet(out, index=False)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        _as_text(frame, (dict,)).to_parquet(out, index=False)  # lists stay Arrow lists
+    except pa.ArrowException:
         _as_text(frame).to_parquet(out, index=False)
     return out

@@ -216,6 +216,10 @@ def parse_axes(grid: Any, where: str, prefix: str = "") -> list[Axis]:
         if any(not part.strip() for part in key.split(",")):
             raise ConfigError(f"{here}: empty field name in a zipped axis")
         if isinstance(value, dict) and len(names) == 1:
+            if not value:
+                raise ConfigError(
+                    f"{here} must be a non-empty list of values or a range table; got {{}}"
+                )
             if set(value) & set(RANGE_KEYS + MODIFIER_KEYS):
                 axes.append(_range_axis(names[0], value, here))
             else:

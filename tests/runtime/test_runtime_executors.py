@@ -1,0 +1,133 @@
+"""Executors: in-process, process pool and a real Dask LocalCluster give the same rows; a worker
+that dies mid-cell leads to a retry, not a lost cell; dask-jobqueue options and missing extra."""
+
+from __future__ import annotations
+
+import sys
+import types
+from pathlib import Path
+
+import pytest
+from runtime_toy import toy_value
+
+from featlearn import ConfigError
+from featlearn.runtime import Store, expand, make_executor, parse_spec, run_sweep
+from featlearn.runtime._executors import _jobqueue_cluster
+
+HERE = Path(__file__).resolve().parent
+FIT_BASE = {"learner": "layerwise", "d": 5, "n": 200, "width": 16, "n_val": 200, "n_test": 200}
+
+
+@pytest.fixture(autouse=True)
+def _toy_importable(monkeypatch):
+    """Worker processes import the toy experiments from tests/runtime."""
+    monkeypatch.setenv("PYTHONPATH", str(HERE))
+
+
+def _table(db: Path) -> dict[tuple[str, int], tuple]:
+    """Stored rows by cell, without wall-clock timings (the fit record's own ``seconds``)."""
+    with Store(db, create=False) as store:
+        return {
+            (r["hash"], r["replicate"]): (
+                r["status"],
+                r["seed"],
+                r["config"],
+                {k: v for k, v in (r["metrics"] or {}).items() if k != "seconds"},
+            )
+            for r in store.rows(status=None)
+        }
+
+
+TOY_SPEC = {
+    "experiment": "runtime_toy:TOY",
+    "replicates": 2,
+    "grid": {"k": [2, 3], "x": [1.0, -2.0]},
+}
+
+
+def test_in_process_and_dask_local_cluster_give_the_same_rows(tmp_path):
+    """Toy cells and real (tiny) fit cells, stored in-process and from a 2-worker LocalCluster."""
+    specs = [
+        parse_spec(TOY_SPEC),
+        parse_spec({"experiment": "fit", "base": FIT_BASE}),  # one compile, on one worker
+    ]
+    for i, spec in enumerate(specs):
+        run_sweep(spec, tmp_path / f"here{i}.db", workers=0, progress="quiet")
+    executor = make_executor(2, "local")
+    assert "LocalCluster, 2 workers" in executor.description
+    pids = set()
+    try:
+        for i, spec in enumerate(specs):
+            summary = run_sweep(spec, tmp_path / f"dask{i}.db", executor=executor, progress="quiet")
+            assert summary.ok == summary.total
+        pids = set(executor.client.run(lambda: __import__("os").getpid()).values())
+    finally:
+        executor.close()
+    assert len(pids) == 2
+    for i in range(2):
+        here, there = _table(tmp_path / f"here{i}.db"), _table(tmp_path / f"dask{i}.db")
+        assert here == there and len(here) == expand(specs[i]).__len__()
+    for (_, _), (status, seed, config, metrics) in _table(tmp_path / "here0.db").items():
+        assert status == "ok" and metrics == toy_value(config["x"], config["k"], seed)
+
+
+def test_dask_worker_killed_mid_cell_is_retried_not_lost(tmp_path):
+    marker = tmp_path / "died-once"
+    spec = parse_spec(
+        {
+            "experiment": "runtime_toy:TOY",
+            "base": {"sleep": 0.05},
+            "grid": {"k": [2, 3, 4], "die_marker": [None, str(marker)]},
+        }
+    )
+    summary = run_sweep(spec, tmp_path / "kill.db", workers=2, dask="local", progress="quiet")
+    assert marker.exists(), "the dying cell never ran"
+    assert summary.ok == 6 and summary.failed == 0 and summary.stored == 6
+    for _, (status, seed, config, metrics) in _table(tmp_path / "kill.db").items():
+        assert status == "ok" and metrics == toy_value(config["x"], config["k"], seed)
+
+
+def test_process_pool_same_rows_and_dead_worker_retried(tmp_path):
+    marker = tmp_path / "pool-died-once"
+    spec = parse_spec({**TOY_SPEC, "grid": {**TOY_SPEC["grid"], "die_marker": [None, str(marker)]}})
+    run_sweep(spec, tmp_path / "pool.db", workers=2, progress="quiet")
+    assert marker.exists()
+    marker.unlink()  # the in-process run must not die: give it the marker back
+    marker.write_text("present")
+    run_sweep(spec, tmp_path / "here.db", workers=0, progress="quiet")
+    pool, here = _table(tmp_path / "pool.db"), _table(tmp_path / "here.db")
+    assert pool == here and len(pool) == 16
+    assert all(v[0] == "ok" for v in pool.values())
+
+
+def test_jobqueue_cluster_gets_the_given_options_and_scales_to_jobs(monkeypatch):
+    calls = {}
+
+    class FakeSLURMCluster:
+        def __init__(self, **kwargs):
+            calls["kwargs"] = kwargs
+
+        def scale(self, *, jobs):
+            calls["jobs"] = jobs
+
+    fake = types.ModuleType("dask_jobqueue")
+    fake.SLURMCluster = FakeSLURMCluster
+    monkeypatch.setitem(sys.modules, "dask_jobqueue", fake)
+    options = {"cores": 4, "memory": "8GB", "queue": None, "job_extra_directives": ["--gres=gpu:1"]}
+    _jobqueue_cluster("slurm", 3, options)
+    assert calls == {
+        "kwargs": {"cores": 4, "memory": "8GB", "job_extra_directives": ["--gres=gpu:1"]},
+        "jobs": 3,
+    }
+    with pytest.raises(ConfigError, match="--jobs must be an integer >= 1"):
+        _jobqueue_cluster("slurm", 0, options)
+
+
+def test_missing_jobqueue_and_bad_dask_values_are_clear_errors(monkeypatch):
+    monkeypatch.setitem(sys.modules, "dask_jobqueue", None)  # import fails as if not installed
+    with pytest.raises(ConfigError, match=r"needs dask-jobqueue.*featlearn\[jobqueue\]"):
+        make_executor(0, "pbs", jobs=2)
+    with pytest.raises(ConfigError, match="--dask must be 'local', 'slurm', 'pbs' or a scheduler"):
+        make_executor(0, "kubernetes")
+    with pytest.raises(ConfigError, match="--workers must be an integer >= 0; got -1"):
+        make_executor(-1)
