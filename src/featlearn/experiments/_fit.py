@@ -84,6 +84,8 @@ def run_fit(config: FitConfig | dict[str, Any], *, seed: int = 0) -> dict[str, A
     keys = fit_keys(seed)
     target = make_target(config.target, config.d, key=keys["target"])
     learner = make_learner(config.learner, **config.learner_options())
+    if getattr(learner.config, "oracle", False):
+        learner.set_projection(target.U)  # oracle kernels know the relevant subspace
     dtype = getattr(learner.config, "dtype", "float32")
     train = target.stream(config.n, key=keys["train"], noise=config.noise, dtype=dtype)
     validation = None

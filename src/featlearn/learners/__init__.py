@@ -5,6 +5,7 @@
 
 from featlearn.learners._base import LEARNERS, Learner, NotFittedError, make_learner, register
 from featlearn.learners._full_training import FullTrainingConfig, FullTrainingLearner
+from featlearn.learners._kernel_ridge import KernelRidgeConfig, KernelRidgeLearner
 from featlearn.learners._layerwise import (
     GiantStepConfig,
     GiantStepLearner,
@@ -19,6 +20,8 @@ __all__ = [
     "FullTrainingLearner",
     "GiantStepConfig",
     "GiantStepLearner",
+    "KernelRidgeConfig",
+    "KernelRidgeLearner",
     "LayerwiseConfig",
     "LayerwiseLearner",
     "Learner",

@@ -1,21 +1,38 @@
 """Linear algebra shared by every learner: the ridge core (DESIGN section 5)."""
 
+from featlearn.solvers._cg import CGResult, conjugate_gradient
+from featlearn.solvers._nystrom import (
+    NystromSolution,
+    nystrom_memory,
+    nystrom_ridge,
+    uniform_centers,
+)
 from featlearn.solvers._ridge import (
     RidgePath,
     SingularSystemWarning,
     accumulate_gram,
     dual_ridge_path,
+    dual_select_lambda,
     lambda_grid,
     ridge_solve,
+    ridge_solve_mixed,
     select_lambda,
 )
 
 __all__ = [
+    "CGResult",
+    "NystromSolution",
     "RidgePath",
     "SingularSystemWarning",
     "accumulate_gram",
+    "conjugate_gradient",
     "dual_ridge_path",
+    "dual_select_lambda",
     "lambda_grid",
+    "nystrom_memory",
+    "nystrom_ridge",
     "ridge_solve",
+    "ridge_solve_mixed",
     "select_lambda",
+    "uniform_centers",
 ]

@@ -1,0 +1,92 @@
+"""Kernel matrices and kernel-times-coefficients products, evaluated block by block.
+
+A block of r rows against n2 columns costs about ``WORKSPACE * r * n2 * itemsize`` bytes while it is
+computed (the Gram block, the covariances and the two dual terms live at once), so ``max_bytes``
+fixes r. A budget too small for a single row is a ConfigError naming the budget.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from featlearn._errors import ConfigError, check_int
+from featlearn.kernels._kernels import Kernel
+
+__all__ = ["DEFAULT_BLOCK_BYTES", "WORKSPACE", "block_rows", "kernel_apply", "kernel_matrix"]
+
+WORKSPACE = 6  # live (r, n2) temporaries while one kernel block is computed
+DEFAULT_BLOCK_BYTES = 2**28  # 256 MiB of workspace per block
+
+
+def block_rows(n_cols: int, max_bytes: int, *, itemsize: int = 8, name: str = "max_bytes") -> int:
+    """Rows per block so that one (rows, n_cols) kernel block fits in ``max_bytes`` of workspace."""
+    max_bytes = check_int(name, max_bytes, minimum=1)
+    need = WORKSPACE * max(int(n_cols), 1) * itemsize
+    if max_bytes < need:
+        raise ConfigError(
+            f"{name} must be >= {need} bytes to compute one block row of {n_cols} kernel values; "
+            f"got {max_bytes}"
+        )
+    return max_bytes // need
+
+
+@jax.jit
+def _block(kernel: Kernel, X, Z):
+    return kernel(X, Z)
+
+
+@jax.jit
+def _block_apply(kernel: Kernel, X, C, coef):
+    return kernel(X, C) @ coef
+
+
+def _as_array(name: str, A, dtype) -> jnp.ndarray:
+    A = jnp.asarray(A, dtype=dtype)
+    if A.ndim != 2:
+        raise ConfigError(f"{name} must be a 2-D array (n, d); got shape {A.shape}")
+    return A
+
+
+def _pair(X, Z, dtype):
+    dtype = dtype or (jnp.asarray(X).dtype if jnp.asarray(X).dtype == jnp.float64 else jnp.float32)
+    X = _as_array("X", X, dtype)
+    Z = X if Z is None else _as_array("Z", Z, dtype)
+    if X.shape[1] != Z.shape[1]:
+        raise ConfigError(
+            f"X and Z must have the same number of columns; got {X.shape} and {Z.shape}"
+        )
+    return X, Z
+
+
+def kernel_matrix(
+    kernel: Kernel, X, Z=None, *, max_bytes: int = DEFAULT_BLOCK_BYTES, dtype=None
+) -> np.ndarray:
+    """K[i, j] = k(X[i], Z[j]) for X (n1, d), Z (n2, d) (Z = X if None); shape (n1, n2).
+
+    Computed in row blocks whose workspace is at most ``max_bytes`` (the result itself, n1 * n2
+    values, is not counted). ``dtype`` defaults to X's (float64 stays float64, else float32).
+    """
+    X, Z = _pair(X, Z, dtype)
+    rows = block_rows(Z.shape[0], max_bytes, itemsize=X.dtype.itemsize)
+    out = np.empty((X.shape[0], Z.shape[0]), dtype=X.dtype)
+    for lo in range(0, X.shape[0], rows):
+        out[lo : lo + rows] = np.asarray(_block(kernel, X[lo : lo + rows], Z))
+    return out
+
+
+def kernel_apply(
+    kernel: Kernel, X, C, coef, *, max_bytes: int = DEFAULT_BLOCK_BYTES, dtype=None
+) -> np.ndarray:
+    """K(X, C) @ coef without storing K: X (n, d), C (M, d), coef (M,) or (M, L) -> (n,) or (n, L)."""
+    X, C = _pair(X, C, dtype)
+    coef = jnp.asarray(coef, dtype=X.dtype)
+    if coef.shape[0] != C.shape[0]:
+        raise ConfigError(f"coef must have {C.shape[0]} rows (one per centre); got {coef.shape}")
+    rows = block_rows(C.shape[0], max_bytes, itemsize=X.dtype.itemsize)
+    parts = [
+        np.asarray(_block_apply(kernel, X[lo : lo + rows], C, coef))
+        for lo in range(0, X.shape[0], rows)
+    ]
+    return np.concatenate(parts)
