@@ -5,6 +5,7 @@ A learner registered without an entry in SMALL_CONFIGS fails ``test_every_learne
 """
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -58,7 +59,7 @@ def test_fit_returns_self_and_predict_has_shape_and_dtype(name, data):
     assert learner.fit(X, y, key=jax.random.key(0), X_val=X_val, y_val=y_val) is learner
     pred = learner.predict(X_val)
     assert pred.shape == (X_val.shape[0],)
-    assert pred.dtype == np.float32
+    assert pred.dtype == learner.dtype_ == jnp.dtype(learner.config.dtype)
     assert np.isfinite(np.asarray(pred)).all()
     # predictions carry information: better than the constant mean on the validation data
     mse = np.mean((np.asarray(pred) - y_val) ** 2)

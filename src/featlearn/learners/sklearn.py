@@ -18,9 +18,10 @@ state: ``learner_`` (the fitted featlearn learner) and ``n_features_in_``.
 
 from __future__ import annotations
 
-import copy
+import copyreg
 import dataclasses
 import inspect
+import pickle
 import warnings
 from typing import Any, ClassVar
 
@@ -29,7 +30,7 @@ import numpy as np
 
 from featlearn._errors import ConfigError
 from featlearn.learners._base import LEARNERS, NotFittedError, make_learner
-from featlearn.networks import Activation, get_activation
+from featlearn.networks import ACTIVATIONS, Activation, get_activation
 
 try:  # sklearn is optional: used for its base classes and warning type only
     from sklearn.base import BaseEstimator as _SkBase
@@ -54,6 +55,17 @@ __all__ = ["DataConversionWarning", "FeatlearnRegressor", "regressor_class"]
 
 class _InputTypeError(ConfigError, TypeError):
     """X or y holds something that is not a number."""
+
+
+def _reduce_activation(act: Activation):
+    """Pickle a registered activation by name (its JAX functions do not pickle by reference), so
+    fitted estimators pickle, as sklearn's model persistence and joblib-parallel searches need."""
+    if ACTIVATIONS.get(act.name) is not act:
+        raise pickle.PicklingError(f"only registered activations pickle; got {act.name!r}")
+    return get_activation, (act.name,)
+
+
+copyreg.pickle(Activation, _reduce_activation)
 
 
 def _seed_key(random_state: Any) -> jax.Array:
@@ -184,39 +196,11 @@ class _Regressor(*_BASES):
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "learner_")
 
-    def __getstate__(self) -> dict[str, Any]:
-        # Activations hold JAX functions that do not pickle; store registered ones by name.
-        state = dict(super().__getstate__() or {})
-        if "learner_" in state:
-            learner = copy.copy(state["learner_"])
-            for attr, value in vars(learner).items():
-                if isinstance(value, Activation):
-                    setattr(learner, attr, _ActivationName(value.name))
-            state["learner_"] = learner
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        learner = state.get("learner_")
-        if learner is not None:
-            for attr, value in vars(learner).items():
-                if isinstance(value, _ActivationName):
-                    setattr(learner, attr, get_activation(value.name))
-        parent = getattr(super(), "__setstate__", None)
-        if parent is not None:
-            parent(state)
-        else:
-            self.__dict__.update(state)
-
     if _BASES == (object,):  # pragma: no cover - without sklearn
 
         def __repr__(self) -> str:
             args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
             return f"{type(self).__name__}({args})"
-
-
-@dataclasses.dataclass(frozen=True)
-class _ActivationName:
-    name: str
 
 
 class FeatlearnRegressor(_Regressor):
