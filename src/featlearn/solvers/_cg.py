@@ -51,7 +51,7 @@ def conjugate_gradient(
     B = B[:, None] if squeeze else B
     X = np.zeros_like(B)
     R = B.copy()
-    Z = precond(R) if precond else R
+    Z = np.asarray(precond(R), dtype=np.float64) if precond else R
     P = Z.copy()
     rz = np.sum(R * Z, axis=0)
     bnorm = np.linalg.norm(B, axis=0)
@@ -69,7 +69,7 @@ def conjugate_gradient(
         alpha = np.where(active & (pap > 0), rz / np.where(pap > 0, pap, 1.0), 0.0)
         X += alpha * P
         R -= alpha * AP
-        Z = precond(R) if precond else R
+        Z = np.asarray(precond(R), dtype=np.float64) if precond else R
         rz_new = np.sum(R * Z, axis=0)
         beta = np.where(active & (rz > 0), rz_new / np.where(rz > 0, rz, 1.0), 0.0)
         P = Z + beta * P

@@ -175,9 +175,10 @@ def nystrom_ridge(
             f"max_bytes must be >= {need} bytes for Nyström with {M} centres and {L} lambdas; "
             f"got {max_bytes}"
         )
-    free = max_bytes - need + WORKSPACE * M * itemsize
-    rows = block_rows(M, min(DEFAULT_BLOCK_BYTES, free), itemsize=itemsize)
-    cache = WORKSPACE * rows * M * itemsize + n * M * itemsize <= free
+    free = max_bytes - need + WORKSPACE * M * itemsize  # for kernel blocks and the kept K_nM
+    cache = (n + WORKSPACE) * M * itemsize <= free
+    free -= n * M * itemsize if cache else 0
+    rows = min(block_rows(M, min(DEFAULT_BLOCK_BYTES, free), itemsize=itemsize), n)
     Cj = jnp.asarray(C, dtype)
     K_MM = kernel_matrix(kernel, C, dtype=jnp.float64)
     pre = _Preconditioner(K_MM, lambdas, jitter)

@@ -179,7 +179,7 @@ def accumulate_gram(blocks, m: int) -> tuple[np.ndarray, np.ndarray, int]:
 
 
 def ridge_solve_mixed(
-    A, c, lam: float, *, scale: float = 1.0, rtol: float = 1e-10, max_iter: int = 100
+    A, c, lam: float, *, scale: float = 1.0, rtol: float = 1e-12, max_iter: int = 100
 ) -> np.ndarray:
     """``ridge_solve`` to float64 accuracy from a float32 Cholesky factor (twice the speed).
 
