@@ -105,7 +105,7 @@ def test_fast_sklearn_checks(name, check):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_all_sklearn_checks(name):
-    """Every applicable check of sklearn.utils.estimator_checks (about 25 s per learner)."""
+    """Every applicable check of sklearn.utils.estimator_checks (10-110 s per learner on 2 busy cores)."""
     est = _tiny(name)
     results = ec.check_estimator(est, on_fail=None, expected_failed_checks=EXPECTED_FAILED[name])
     failed = {r["check_name"]: repr(r["exception"]) for r in results if r["status"] == "failed"}
@@ -153,6 +153,19 @@ def test_wrapper_predicts_as_the_learner_with_key_from_random_state(name, data):
     np.testing.assert_array_equal(est.predict(X), np.asarray(learner.predict(X)))
     assert est.n_features_in_ == 4
     assert est.diagnostics().keys() == learner.diagnostics().keys()
+
+
+def test_validation_set_is_passed_to_the_learner(data):
+    X, y = data
+    Xv, yv = X[:50] + 0.1, y[:50]
+    est = _tiny("random-features").fit(X, y, X_val=Xv, y_val=yv)
+    learner = make_learner("random-features", width=8, dtype="float64")
+    learner.fit(X, y, key=jax.random.key(0), X_val=Xv, y_val=yv)
+    np.testing.assert_array_equal(est.predict(X), np.asarray(learner.predict(X)))
+    with pytest.raises(ConfigError, match="X_val and y_val must be given together"):
+        est.fit(X, y, X_val=Xv)
+    with pytest.raises(ConfigError, match="X has 3 features"):
+        est.fit(X, y, X_val=Xv[:, :3], y_val=yv)
 
 
 def test_generic_regressor_params_clone_and_equivalence(data):

@@ -2,7 +2,10 @@
 
 What a practitioner would do: start from the symmetric initialisation (f = 0), minimise the mean
 squared loss over (W, b, a) with mini-batch or full-batch steps, and stop early on validation loss,
-keeping the parameters of the best validation check.
+keeping the parameters of the best validation check. The output is not scaled (DESIGN section 2:
+f = sum_j a_j sigma(w_j.x + b_j) with a_j = +-1), so the default learning rate is c / width.
+Training data are held in memory (the stream is materialised); each validation check is one compiled
+call that runs ``eval_every`` epochs of ``lax.scan`` over shuffled mini-batches.
 """
 
 from __future__ import annotations

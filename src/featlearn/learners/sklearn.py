@@ -155,16 +155,26 @@ class _Regressor(*_BASES):
     def _learner_and_options(self) -> tuple[str, dict[str, Any]]:
         raise NotImplementedError
 
-    def fit(self, X, y) -> _Regressor:
-        """Fit the learner on X (n, d), y (n,) with the key from ``random_state``; returns self."""
+    def fit(self, X, y, *, X_val=None, y_val=None) -> _Regressor:
+        """Fit the learner on X (n, d), y (n,) with the key from ``random_state``; returns self.
+
+        ``X_val``, ``y_val``: an optional validation set for the learner's hyperparameters (lambda,
+        early stopping); without it the learner holds out its ``val_fraction`` of the data.
+        """
         X = _check_X(X)
         y = _check_y(y, X.shape[0])
         if X.shape[0] < 2:
             raise ConfigError(f"fit needs at least 2 samples; got n_samples = {X.shape[0]}")
+        if (X_val is None) != (y_val is None):
+            raise ConfigError("X_val and y_val must be given together")
         name, options = self._learner_and_options()
         learner = make_learner(name, **options)
         dtype = _learner_dtype(learner)
-        learner.fit(X.astype(dtype), y.astype(dtype), key=_seed_key(self.random_state))
+        val = {}
+        if X_val is not None:
+            X_val = _check_X(X_val, X.shape[1], type(self).__name__)
+            val = {"X_val": X_val.astype(dtype), "y_val": _check_y(y_val, len(X_val)).astype(dtype)}
+        learner.fit(X.astype(dtype), y.astype(dtype), key=_seed_key(self.random_state), **val)
         self.learner_ = learner
         self.n_features_in_ = X.shape[1]
         return self
