@@ -202,8 +202,8 @@ def ridge_solve_mixed(
     try:
         factor = scipy.linalg.cho_factor(A32, lower=False, overwrite_a=True, check_finite=False)
     except np.linalg.LinAlgError:
+        del A32  # free it before ridge_solve's float64 copy
         return ridge_solve(A, c, lam, scale=scale)
-    del A32
 
     def precond(R):
         return scipy.linalg.cho_solve(factor, R.astype(np.float32), check_finite=False)
