@@ -18,10 +18,8 @@ state: ``learner_`` (the fitted featlearn learner) and ``n_features_in_``.
 
 from __future__ import annotations
 
-import copyreg
 import dataclasses
 import inspect
-import pickle
 import warnings
 from typing import Any, ClassVar
 
@@ -30,7 +28,6 @@ import numpy as np
 
 from featlearn._errors import ConfigError
 from featlearn.learners._base import LEARNERS, NotFittedError, make_learner
-from featlearn.networks import ACTIVATIONS, Activation, get_activation
 
 try:  # sklearn is optional: used for its base classes and warning type only
     from sklearn.base import BaseEstimator as _SkBase
@@ -55,17 +52,6 @@ __all__ = ["DataConversionWarning", "FeatlearnRegressor", "regressor_class"]
 
 class _InputTypeError(ConfigError, TypeError):
     """X or y holds something that is not a number."""
-
-
-def _reduce_activation(act: Activation):
-    """Pickle a registered activation by name (its JAX functions do not pickle by reference), so
-    fitted estimators pickle, as sklearn's model persistence and joblib-parallel searches need."""
-    if ACTIVATIONS.get(act.name) is not act:
-        raise pickle.PicklingError(f"only registered activations pickle; got {act.name!r}")
-    return get_activation, (act.name,)
-
-
-copyreg.pickle(Activation, _reduce_activation)
 
 
 def _seed_key(random_state: Any) -> jax.Array:

@@ -14,6 +14,7 @@ other activations use Gauss-Hermite quadrature on the bivariate normal.
 from __future__ import annotations
 
 import math
+import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -40,6 +41,13 @@ class Activation:
 
     def __call__(self, z: jnp.ndarray) -> jnp.ndarray:
         return self.fn(z)
+
+    def __reduce__(self):
+        """Pickle a registered activation by name: its JAX functions do not pickle by reference,
+        and fitted learners must (sklearn persistence, joblib and Dask workers)."""
+        if ACTIVATIONS.get(self.name) is not self:
+            raise pickle.PicklingError(f"only registered activations pickle; got {self.name!r}")
+        return get_activation, (self.name,)
 
 
 def _angle(s11, s12, s22):
