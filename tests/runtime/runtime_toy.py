@@ -27,6 +27,7 @@ class ToyConfig(BaseModel):
     sleep: float = Field(0.0, ge=0.0)
     fail: bool = False
     die_marker: str | None = None  # os._exit(1) while this file does not exist (first attempt)
+    die_always: bool = False  # os._exit(1) on every attempt
     options: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -48,6 +49,8 @@ def toy_value(x: float, k: int, seed: int) -> dict[str, Any]:
 def run_toy(cfg: ToyConfig, *, seed: int) -> dict[str, Any]:
     if cfg.die_marker is not None and not os.path.exists(cfg.die_marker):
         Path(cfg.die_marker).write_text(str(os.getpid()))
+        os._exit(1)
+    if cfg.die_always:
         os._exit(1)
     if cfg.fail:
         raise ValueError("toy failure on purpose")

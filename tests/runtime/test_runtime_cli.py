@@ -83,6 +83,23 @@ def test_sweep_json_dry_run_failed_exit_and_export(capsys, spec, tmp_path):
     assert len(pd.read_csv(tmp_path / "x.csv")) == 8
     code, _, err = _run(capsys, "export", str(tmp_path / "none.db"))
     assert code == 2 and "store not found" in err
+    code, out, _ = _run(capsys, "report", str(db), "-o", str(tmp_path / "rep"), "--json")
+    page = (tmp_path / "rep" / "index.html").read_text()
+    assert code == 0 and json.loads(out)["figures"] == [] and "No risk-vs-n figure" in page
+    assert page.count("toy failure on purpose") == 4  # the failed cells are listed
+    code, _, err = _run(capsys, "report", str(db), "--eps", "0")
+    assert code == 2 and "eps must be > 0" in err
+
+
+@pytest.mark.parametrize("mode", ["plain", "rich"])
+def test_progress_reports_done_and_failed(capsys, tmp_path, mode):
+    registry = {"toy": __import__("runtime_toy").TOY}
+    spec = parse({"experiment": "toy", "grid": {"k": [2, 3], "fail": [False, True]}})
+    run_sweep(spec, tmp_path / "p.db", progress=mode, registry=registry)
+    err = capsys.readouterr().err
+    assert "failed" in err and "toy failure on purpose" in err
+    if mode == "plain":
+        assert "4/4 done, 2 failed" in err
 
 
 def _stored(db):

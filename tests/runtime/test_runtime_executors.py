@@ -131,3 +131,19 @@ def test_missing_jobqueue_and_bad_dask_values_are_clear_errors(monkeypatch):
         make_executor(0, "kubernetes")
     with pytest.raises(ConfigError, match="--workers must be an integer >= 0; got -1"):
         make_executor(-1)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dask", [None, "local"])
+def test_cell_that_always_kills_its_worker_is_stored_as_failed(tmp_path, dask):
+    """After the allowed retries the cell is stored as failed (WorkerDied), the others as ok."""
+    spec = parse_spec(
+        {"experiment": "runtime_toy:TOY", "grid": {"k": [2, 3, 4], "die_always": [False, True]}}
+    )
+    summary = run_sweep(spec, tmp_path / "dead.db", workers=1, dask=dask, progress="quiet")
+    assert (summary.ok, summary.failed, summary.stored) == (3, 3, 6)
+    for _, (status, _, config, _) in _table(tmp_path / "dead.db").items():
+        assert status == ("failed" if config["die_always"] else "ok")
+    with Store(tmp_path / "dead.db", create=False) as store:
+        errors = {r["error"].split(":")[0] for r in store.rows(status="failed")}
+    assert errors == {"WorkerDied"}

@@ -102,7 +102,8 @@ def test_zipped_axis_nested_field_and_cases(tmp_path):
 def test_hash_is_sha256_of_canonical_resolved_config_and_seed_depends_on_replicate(tmp_path):
     spec = parse_spec({"experiment": "toy", "replicates": 2, "base": {"x": 2}, "grid": {"k": [3]}})
     cells = expand(spec, REGISTRY)
-    resolved = {"x": 2.0, "k": 3, "sleep": 0.0, "fail": False, "die_marker": None, "options": {}}
+    resolved = {"x": 2.0, "k": 3, "sleep": 0.0, "fail": False, "die_marker": None}
+    resolved |= {"die_always": False, "options": {}}
     text = json.dumps(
         {"config": resolved, "experiment": "toy"}, sort_keys=True, separators=(",", ":")
     )
