@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from runtime_toy import TOY, toy_value
 
@@ -175,3 +176,19 @@ def test_store_rejects_other_files(tmp_path):
         Store(tmp_path / "text.db", create=False)
     with pytest.raises(ConfigError, match="store not found"):
         Store(tmp_path / "missing.db", create=False)
+
+
+def test_records_that_are_not_json_are_failed_cells_naming_the_key(tmp_path):
+    from featlearn.experiments import Experiment
+
+    bad = Experiment("bad", TOY.validate, lambda cfg, *, seed: {"ok": 1.0, "obj": object()})
+    cell = expand(parse_spec({"experiment": "bad"}), {"bad": bad})[0]
+    result = execute_cell(cell, registry={"bad": bad})
+    assert result.status == "failed" and "record key 'obj'" in result.error
+    nan = Experiment("nan", TOY.validate, lambda cfg, *, seed: {"risk": float("nan")})
+    result = execute_cell(
+        expand(parse_spec({"experiment": "nan"}), {"nan": nan})[0], registry={"nan": nan}
+    )
+    with Store(tmp_path / "n.db") as store:
+        store.put(result)
+        assert result.status == "ok" and np.isnan(next(store.rows())["metrics"]["risk"])

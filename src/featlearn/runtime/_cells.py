@@ -12,7 +12,6 @@ import functools
 import hashlib
 import importlib
 import json
-import math
 import platform
 import socket
 import subprocess
@@ -187,16 +186,19 @@ def environment() -> tuple[str, str, str | None]:
 
 
 def _record_json(record: Any) -> str:
+    """The record as canonical JSON (NaN/inf kept: Python's json reads them back), or a TypeError
+    naming the first key whose value is not JSON-serialisable."""
     if not isinstance(record, Mapping):
         raise TypeError(f"experiment run must return a dict; got {type(record).__name__}")
-    for key, value in record.items():
-        if isinstance(value, float) and not math.isfinite(value):
-            continue  # NaN/inf are stored (Python's json reads them back)
-        try:
-            canonical_json(value)
-        except TypeError as exc:
-            raise TypeError(f"record key {key!r}: {exc}") from None
-    return canonical_json(dict(record))
+    try:
+        return canonical_json(dict(record))
+    except TypeError:
+        for key, value in record.items():
+            try:
+                canonical_json(value)
+            except TypeError as exc:
+                raise TypeError(f"record key {key!r}: {exc}") from None
+        raise
 
 
 def execute_cell(
