@@ -68,8 +68,9 @@ _VECTORS = 16  # (M, L) float64 CG vectors and temporaries
 
 
 def nystrom_memory(M: int, L: int, itemsize: int = 8) -> int:
-    """Least budget for M centres and L lambdas: the float64 M x M matrices Falkon keeps (K_MM, T,
-    T T^T and one factor A per lambda), the CG vectors and one block row of kernel workspace."""
+    """Least budget for M centres and L lambdas: the float64 M x M matrices Falkon holds at its peak
+    (T, T T^T / M and one factor A per lambda, plus one being made), the CG vectors and one block
+    row of kernel workspace."""
     return 8 * M * M * (3 + L) + _VECTORS * 8 * M * L + WORKSPACE * M * itemsize
 
 
@@ -96,26 +97,36 @@ def _sub_blocks(stream: Stream, rows: int, dtype):
             yield jnp.asarray(X[lo : lo + rows], dtype), jnp.asarray(y[lo : lo + rows], dtype)
 
 
-def _upper_cholesky(K: np.ndarray, jitter: float) -> np.ndarray:
-    """T upper with T^T T = K + eps I, eps = jitter * mean diag, raised x100 until it factorises."""
-    scale = max(float(np.mean(np.diag(K))), np.finfo(np.float64).tiny)
-    eye = np.eye(K.shape[0])
-    for eps in jitter * 100.0 ** np.arange(5):
+def _upper_cholesky(S: np.ndarray, shift: float, jitter: float = 0.0) -> np.ndarray:
+    """T upper with T^T T = S + (shift + eps) I. eps = 0, or jitter * mean diag raised x100 until
+    it factorises. S's diagonal is shifted in place and restored: no M x M copy besides T."""
+    diag = np.diag_indices_from(S)
+    scale = max(float(np.mean(S[diag])), np.finfo(np.float64).tiny)
+    eps_list = jitter * scale * 100.0 ** np.arange(5) if jitter > 0 else [0.0]
+    for eps in eps_list:
+        S[diag] += shift + eps
         try:
-            return scipy.linalg.cholesky(K + eps * scale * eye, lower=False, check_finite=False)
+            return scipy.linalg.cholesky(S, lower=False, check_finite=False)
         except np.linalg.LinAlgError:
             continue
-    raise NumericalError("Nyström: the centres' kernel matrix K_MM is not positive definite")
+        finally:
+            S[diag] -= shift + eps
+    raise NumericalError(
+        f"Nyström: a preconditioner matrix is not positive definite (lam = {shift:g})"
+    )
 
 
 class _Preconditioner:
-    """B_l = T^{-1} A_l^{-1} for each lam_l, applied column by column."""
+    """B_l = T^{-1} A_l^{-1} for each lam_l, applied column by column. Keeps T and the A_l only."""
 
-    def __init__(self, K_MM: np.ndarray, lambdas: np.ndarray, jitter: float) -> None:
-        M = K_MM.shape[0]
-        self.T = _upper_cholesky(K_MM, jitter)
-        TTt = self.T @ self.T.T / M
-        self.A = [_upper_cholesky_shifted(TTt, lam) for lam in lambdas]
+    def __init__(self, kernel: Kernel, C: np.ndarray, lambdas: np.ndarray, jitter: float) -> None:
+        M = C.shape[0]
+        K_MM = kernel_matrix(kernel, C, dtype=jnp.float64)
+        self.T = _upper_cholesky(K_MM, 0.0, jitter)
+        del K_MM  # from here on only T, T T^T / M and the A_l
+        S = self.T @ self.T.T
+        S /= M
+        self.A = [_upper_cholesky(S, float(lam)) for lam in lambdas]
         self.lambdas = lambdas
 
     def a_solve(self, G, trans):
@@ -132,17 +143,6 @@ class _Preconditioner:
         return self.a_solve(
             scipy.linalg.solve_triangular(self.T, R, trans=1, check_finite=False), 1
         )
-
-
-def _upper_cholesky_shifted(S: np.ndarray, lam: float) -> np.ndarray:
-    S = S.copy()
-    S[np.diag_indices_from(S)] += lam
-    try:
-        return scipy.linalg.cholesky(S, lower=False, check_finite=False)
-    except np.linalg.LinAlgError:
-        raise NumericalError(
-            f"Nyström: T T^T / M + lam I is not positive definite (lam = {lam:g})"
-        ) from None
 
 
 def nystrom_ridge(
@@ -180,8 +180,7 @@ def nystrom_ridge(
     free -= n * M * itemsize if cache else 0
     rows = min(block_rows(M, min(DEFAULT_BLOCK_BYTES, free), itemsize=itemsize), n)
     Cj = jnp.asarray(C, dtype)
-    K_MM = kernel_matrix(kernel, C, dtype=jnp.float64)
-    pre = _Preconditioner(K_MM, lambdas, jitter)
+    pre = _Preconditioner(kernel, C, lambdas, jitter)
 
     rhs, ones, s_y, blocks = np.zeros(M), np.zeros(M), 0.0, []
     for X, y in _sub_blocks(stream, rows, dtype):
