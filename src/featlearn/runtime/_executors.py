@@ -80,8 +80,11 @@ class ProcessPool:
         window = 2 * self.workers
         while True:
             while len(pending) < window:
-                item = retry.popleft() if retry else next(((c, 1) for c in source), None)
-                if item is None:
+                if retry:
+                    item = retry.popleft()
+                elif (cell := next(source, None)) is not None:
+                    item = (cell, 1)
+                else:
                     break
                 try:
                     pending[self._pool.submit(execute_cell, *item)] = item
