@@ -90,7 +90,7 @@ def test_dask_worker_killed_mid_cell_is_retried_not_lost(tmp_path):
 def test_process_pool_same_rows_and_dead_worker_retried(tmp_path):
     marker = tmp_path / "pool-died-once"
     spec = parse_spec({**TOY_SPEC, "grid": {**TOY_SPEC["grid"], "die_marker": [None, str(marker)]}})
-    run_sweep(spec, tmp_path / "pool.db", workers=2, progress="quiet")
+    run_sweep(spec, tmp_path / "pool.db", workers=1, progress="quiet")  # 1: spawns cost seconds
     assert marker.exists()
     marker.unlink()  # the in-process run must not die: give it the marker back
     marker.write_text("present")

@@ -153,7 +153,7 @@ def test_sweep_killed_with_sigkill_resumes_with_every_cell_once(tmp_path):
 
 
 def test_two_sweeps_on_one_store_at_once(tmp_path):
-    spec, db = _spec(tmp_path, sleep=0.08, replicates=3), tmp_path / "both.db"
+    spec, db = _spec(tmp_path, sleep=0.05, replicates=3), tmp_path / "both.db"
     procs = [
         _cli("sweep", str(spec), "--store", str(db), "--json", "--set", f"name={n}") for n in "ab"
     ]
