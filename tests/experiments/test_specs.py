@@ -34,17 +34,18 @@ def _run(name, tmp_path):
 
 def test_sample_complexity_smoke_runs_and_feeds_the_analysis(tmp_path):
     frame = _run("sample-complexity", tmp_path)
-    assert set(frame["learner"]) == {"layerwise", "random-features"}
+    assert set(frame["learner"]) == {"layerwise", "random-features", "kernel-ridge"}
     assert np.isfinite(frame["relative_risk"]).all() and (frame["relative_risk"] > 0).all()
     th = thresholds(frame, 0.5)
-    assert set(th["censored"]) <= {"", "left", "right"} and len(th) == 3
+    assert set(th["censored"]) <= {"", "left", "right"} and len(th) == 4
     fits = fit_exponent_from_runs(frame, 0.5, n_boot=20)
-    assert list(fits["learner"]) == ["layerwise", "random-features"]
+    assert list(fits["learner"]) == ["kernel-ridge", "layerwise", "random-features"]
 
 
 def test_transfer_smoke_runs(tmp_path):
     frame = _run("transfer", tmp_path)
-    for key in ("transfer_relative_risk", "scratch_relative_risk", "random_features_relative_risk"):
+    keys = ("transfer", "scratch", "random_features", "kernel")
+    for key in (f"{k}_relative_risk" for k in keys):
         assert np.isfinite(frame[key]).all()
     assert (frame["source_alignment"] > 0).all()
 
