@@ -169,7 +169,8 @@ def threshold_figure(
     ds = np.unique(th[d].to_numpy(np.float64))
     ax.set_xticks(ds, [f"{v:g}" for v in ds], minor=False)
     ax.set_xticks([], minor=True)
-    ax.set(xlabel=d, ylabel=f"n*  (median risk <= {eps:g})", title="thresholds n*(d), n* ∝ d^k")
+    level = f"{eps:g}" if math.isfinite(eps) else "eps of its learner"
+    ax.set(xlabel=d, ylabel=f"n*  (median risk <= {level})", title="thresholds n*(d), n* ∝ d^k")
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3, which="both")
     return fig

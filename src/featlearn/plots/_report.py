@@ -14,12 +14,14 @@ import html
 import io
 import json
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from featlearn.plots._claims import claims_section
 from featlearn.plots._figures import alignment_figure, facet_label, risk_figure, threshold_figure
 from featlearn.runtime import results_frame
 
@@ -105,6 +107,23 @@ def _prepare(
     return df, varying, numeric
 
 
+def _per_level(data, eps, facets, y, thresholds, fit_exponent_from_runs):
+    """Thresholds and exponents at one level eps, or at each learner's level (column ``eps``)."""
+    if isinstance(eps, Mapping) and "learner" not in data:
+        eps = 0.1
+    if not isinstance(eps, Mapping):
+        th = thresholds(data, eps, by=[*facets, "d"], x="n", y=y)
+        return th, fit_exponent_from_runs(data, eps, by=facets, d="d", x="n", y=y, n_boot=500)
+    ths, fits = [], []
+    for learner, group in data.groupby("learner", sort=True):
+        level = eps.get(learner, 0.1)
+        th = thresholds(group, level, by=[*facets, "d"], x="n", y=y)
+        fit = fit_exponent_from_runs(group, level, by=facets, d="d", x="n", y=y, n_boot=500)
+        ths.append(th.assign(eps=level))
+        fits.append(fit.assign(eps=level))
+    return pd.concat(ths, ignore_index=True), pd.concat(fits, ignore_index=True)
+
+
 def _thresholds_section(df, facets, y, eps, figures, stem) -> list[str]:
     try:
         from featlearn.experiments import fit_exponent_from_runs, thresholds
@@ -118,19 +137,25 @@ def _thresholds_section(df, facets, y, eps, figures, stem) -> list[str]:
     data = df.dropna(subset=[y]).rename(columns=renamed)
     facets = [renamed.get(f, f) for f in facets]
     try:
-        th = thresholds(data, eps, by=[*facets, "d"], x="n", y=y)
-        fits = fit_exponent_from_runs(data, eps, by=facets, d="d", x="n", y=y, n_boot=500)
+        th, fits = _per_level(data, eps, facets, y, thresholds, fit_exponent_from_runs)
     except FeatlearnError as exc:
         return [_note(f"No thresholds: {exc}")]
-    parts = [f"<h3>Thresholds n*(d): smallest n with median {html.escape(y)} &le; {eps:g}</h3>"]
+    shown = (
+        f"{eps:g}" if not isinstance(eps, Mapping) else "eps (column eps: one level per learner)"
+    )
+    parts = [
+        f"<h3>Thresholds n*(d): smallest n with median {html.escape(y)} &le; {html.escape(shown)}</h3>"
+    ]
     groups = fits.groupby(facets, sort=True) if facets else [((), fits)]
     lacking = [facet_label(facets, k) for k, g in groups if not np.isfinite(g["k"].iloc[0])]
     for label in lacking:
         parts.append(
-            _note(f"{label}: fewer than 2 dimensions d reach {y} <= {eps:g}; no exponent.")
+            _note(f"{label}: fewer than 2 dimensions d reach {y} <= {shown}; no exponent.")
         )
     if len(lacking) < len(fits):
-        fig = threshold_figure(th, fits, facets, eps=eps)
+        fig = threshold_figure(
+            th, fits, facets, eps=eps if not isinstance(eps, Mapping) else math.nan
+        )
         parts.append(figures.add(fig, f"{stem}thresholds", "thresholds n*(d)"))
     else:
         parts.append(
@@ -199,7 +224,11 @@ def _overview(frame: pd.DataFrame, store: str | Path) -> str:
 
 
 def write_report(
-    store: str | Path, out: str | Path = "report", *, eps: float = 0.1
+    store: str | Path,
+    out: str | Path = "report",
+    *,
+    eps: float | Mapping[str, float] = 0.1,
+    claims: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write ``out/index.html`` (self-contained) and each figure as ``out/NAME.png`` and ``.pdf``.
 
@@ -207,7 +236,10 @@ def write_report(
     ----------
     store : a results store written by ``featlearn sweep``.
     out : output folder (created).
-    eps : the risk level defining the threshold n* (median relative risk <= eps).
+    eps : the risk level defining the threshold n* (median relative risk <= eps); or one level per
+        learner name (``{"layerwise": 0.05, ...}``; learners not named use 0.1).
+    claims : verdicts and evidence from ``featlearn reproduce`` (see ``featlearn._reproduce``),
+        shown first on the page.
 
     Returns
     -------
@@ -215,12 +247,16 @@ def write_report(
     """
     from featlearn._errors import check_real
 
-    eps = check_real("eps", eps, minimum=0.0, strict=True)
+    levels = eps if isinstance(eps, Mapping) else {None: eps}
+    for name, level in levels.items():
+        check_real(f"eps[{name}]" if name else "eps", level, minimum=0.0, strict=True)
     frame = results_frame(store, status=None)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     figures = _Figures(out)
     parts = [_overview(frame, store)]
+    if claims is not None:
+        parts.extend(claims_section(claims, figures.add, _table))
     ok = frame[frame["status"] == "ok"]
     names = sorted(ok["experiment"].unique())
     for name in names:
