@@ -9,6 +9,7 @@ Parts (each runs in its own subprocess, so its peak RSS is its own):
   compare   dls-r2p3, d = 32, NTK: relative risk of the exact solve and of Nyström (M centres)
             at n = --compare-n (the largest n whose exact solve fits the 8 GB budget), same
             lambda grid, lambda chosen on 10^4 fresh validation points.
+  compare-nystrom  only the Nyström side of ``compare`` (e.g. to try other --centers).
   nystrom   Nyström NTK kernel ridge at n = 10^5, d = 32: fit time, peak RSS, relative risk.
   million   the same at n = 10^6 (long on 2 cores: only with --million).
 
@@ -79,30 +80,39 @@ def part_sklearn(runs: int) -> dict:
 
 
 def _fit(n: int, solver: str, centers: int | None, **options) -> dict:
+    """run_fit's steps, keeping the learner's diagnostics (CG iterations, whether K_nM was kept)."""
+    import jax
+
     import featlearn  # noqa: F401
-    from featlearn.experiments._fit import run_fit
+    from featlearn.experiments._fit import fit_keys
+    from featlearn.learners import make_learner
+    from featlearn.metrics import excess_risk
+    from featlearn.targets import make_target
 
     opts = {"kernel": "ntk", "solver": solver, "max_bytes": BUDGET, **options}
     if centers is not None:
         opts["centers"] = centers
-    cfg = {
-        "learner": "kernel-ridge",
-        "target": "dls-r2p3",
-        "d": D,
-        "n": n,
-        "n_val": 10_000,
-        "n_test": 10_000,
-        "options": opts,
-    }
-    rec = run_fit(cfg, seed=0)
+    keys = fit_keys(0)
+    target = make_target("dls-r2p3", D, key=keys["target"])
+    learner = make_learner("kernel-ridge", **opts)
+    train = target.stream(n, key=keys["train"], dtype="float64")
+    validation = target.sample(10_000, key=keys["val"], dtype="float64")
+    t = time.perf_counter()
+    learner.fit_stream(train, key=keys["learner"], validation=validation)
+    fit_s = time.perf_counter() - t
+    risk = excess_risk(learner.predict, target, key=keys["test"], n_test=10_000, dtype="float64")
+    diag = learner.diagnostics()
+    jax.clear_caches()
     return {
         "n": n,
-        "solver": solver,
-        "centers": centers,
-        "relative_risk": rec["relative_risk"],
-        "risk_stderr": rec["risk_stderr"],
-        "lambda": rec["lambda"],
-        "fit_s": rec["seconds"],
+        "solver": diag["solver"],
+        "centers": diag["centers"],
+        "relative_risk": risk.relative_risk,
+        "risk_stderr": risk.stderr / target.moments.variance,
+        "lambda": diag["lambda"],
+        "cg_iterations": diag.get("cg_iterations"),
+        "kernel_cached": diag.get("kernel_cached"),
+        "fit_s": fit_s,
         "peak_rss_gb": _peak_rss_gb(),
     }
 
@@ -120,10 +130,13 @@ def _child(args) -> None:
         out = part_sklearn(args.runs)
     elif args.child == "compare":
         out = part_compare(args.compare_n, args.centers, grid)
+    elif args.child == "compare-nystrom":  # the Nyström side only (the exact risk is deterministic)
+        out = {"part": "compare-nystrom", **_fit(args.compare_n, "nystrom", args.centers, **grid)}
     elif args.child == "nystrom":
         out = {"part": "nystrom", **_fit(100_000, "nystrom", args.centers, **grid)}
-    else:
-        out = {"part": "million", **_fit(1_000_000, "nystrom", args.centers, **grid)}
+    else:  # 10^6: K_nM cannot be kept, every CG step recomputes it; fewer steps
+        fit = _fit(1_000_000, "nystrom", args.centers, cg_max_iter=args.million_cg, **grid)
+        out = {"part": "million", **fit}
     print("RESULT " + json.dumps(out), flush=True)
 
 
@@ -134,6 +147,7 @@ def main() -> None:
     ap.add_argument("--centers", type=int, default=4096)
     ap.add_argument("--compare-n", type=int, default=19_000)
     ap.add_argument("--million", action="store_true", help="also run n = 10^6 (long)")
+    ap.add_argument("--million-cg", type=int, default=20, help="CG steps cap at n = 10^6")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -142,6 +156,7 @@ def main() -> None:
     for part in parts:
         cmd = [sys.executable, __file__, "--child", part, "--runs", str(args.runs)]
         cmd += ["--centers", str(args.centers), "--compare-n", str(args.compare_n)]
+        cmd += ["--million-cg", str(args.million_cg)]
         t = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True)
         lines = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]  # noqa: E741
