@@ -8,6 +8,7 @@ Curves are medians over replicates with error bars from the 25% to the 75% quant
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 
 import numpy as np
@@ -34,13 +35,20 @@ def staircase_levels(energy_per_degree: Sequence[float], *, relative: bool = Tru
     return levels
 
 
+def _given(v: object) -> bool:
+    return not (v is None or (isinstance(v, float) and math.isnan(v)) or v in ("{}", ""))
+
+
 def facet_label(facets: Sequence[str], key: object) -> str:
+    """``learner=kernel-ridge, options.kernel=ntk``; fields a group does not set are left out."""
     keys = key if isinstance(key, tuple) else (key,)
-    return ", ".join(f"{f}={v}" for f, v in zip(facets, keys, strict=False)) or "all cells"
+    pairs = [f"{f}={v}" for f, v in zip(facets, keys, strict=False) if _given(v)]
+    return ", ".join(pairs) or "all cells"
 
 
 def _groups(df: pd.DataFrame, facets: Sequence[str]) -> list[tuple[object, pd.DataFrame]]:
-    return list(df.groupby(list(facets), sort=True)) if facets else [((), df)]
+    # dropna=False: a field only some cases set (options.kernel) must not drop the other cases
+    return list(df.groupby(list(facets), sort=True, dropna=False)) if facets else [((), df)]
 
 
 def _panels(n: int, width: float = 4.4, height: float = 3.4):
@@ -106,7 +114,7 @@ def risk_figure(
         ax.set_xscale("log")
         if (group[y] > 0).all():
             ax.set_yscale("log")
-        ax.set(xlabel=x, ylabel=y, title=facet_label(facets, key))
+        ax.set(xlabel=x, ylabel=y, title=textwrap.fill(facet_label(facets, key), 48))
         if stair:
             ax.plot([], [], "k--", alpha=0.6, label="kernel staircase")
         ax.legend(fontsize=7)
@@ -125,7 +133,7 @@ def alignment_figure(
         for i, (dval, g) in enumerate(curves):
             _median_curve(ax, g, x, y, f"C{i % 10}", f"{curve}={dval}" if dval is not None else y)
         ax.set_xscale("log")
-        ax.set(xlabel=x, ylabel=y, title=facet_label(facets, key), ylim=(-0.02, 1.02))
+        ax.set(xlabel=x, ylabel=y, title=textwrap.fill(facet_label(facets, key), 48), ylim=(-0.02, 1.02))
         ax.legend(fontsize=7)
         ax.grid(alpha=0.3, which="both")
     return fig

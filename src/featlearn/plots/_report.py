@@ -22,7 +22,13 @@ import numpy as np
 import pandas as pd
 
 from featlearn.plots._claims import claims_section
-from featlearn.plots._figures import alignment_figure, facet_label, risk_figure, threshold_figure
+from featlearn.plots._figures import (
+    _given,
+    alignment_figure,
+    facet_label,
+    risk_figure,
+    threshold_figure,
+)
 from featlearn.runtime import results_frame
 
 __all__ = ["write_report"]
@@ -98,6 +104,8 @@ def _prepare(
                 lambda v: json.dumps(v, sort_keys=True) if isinstance(v, list | dict) else v
             )
     varying = [c for c in config if df[c].nunique(dropna=False) > 1]
+    # a nested field flattened into dotted columns: facet on the leaves, not on the parent too
+    varying = [c for c in varying if not any(v.startswith(f"{c}.") for v in varying)]
     numeric = []
     for c in (c for c in attrs.get("metric_columns", []) if c in df):
         if df[c].map(lambda v: isinstance(v, list | dict | str)).any():
@@ -170,6 +178,8 @@ def _thresholds_section(df, facets, y, eps, figures, stem) -> list[str]:
 def _experiment_section(name, df, attrs, eps, figures, stem) -> list[str]:
     df, varying, numeric = _prepare(df, attrs)
     facets = [c for c in varying if c not in ("n", "d")]
+    for c in facets:  # group labels: a field a case leaves unset is "", so no row is dropped
+        df[c] = df[c].map(lambda v: str(v) if _given(v) else "")
     parts = [f"<h2>Experiment {html.escape(name)}: {len(df)} stored cells</h2>"]
     if varying:
         parts.append(f"<p>Varying fields: {html.escape(', '.join(varying))}.</p>")
