@@ -60,6 +60,17 @@ def _pair(X, Z, dtype):
     return X, Z
 
 
+def _row_blocks(X: jnp.ndarray, rows: int):
+    """(start, valid rows, block) over X in equal blocks of at most ``rows`` rows, the last one
+    zero-padded, so that a jitted kernel compiles once per call rather than twice."""
+    n = X.shape[0]
+    count = -(-n // rows)
+    rows = -(-n // count)
+    Xp = jnp.pad(X, ((0, count * rows - n), (0, 0)))
+    for i in range(count):
+        yield i * rows, min(rows, n - i * rows), Xp[i * rows : (i + 1) * rows]
+
+
 def kernel_matrix(
     kernel: Kernel, X, Z=None, *, max_bytes: int = DEFAULT_BLOCK_BYTES, dtype=None
 ) -> np.ndarray:
@@ -71,8 +82,8 @@ def kernel_matrix(
     X, Z = _pair(X, Z, dtype)
     rows = block_rows(Z.shape[0], max_bytes, itemsize=X.dtype.itemsize)
     out = np.empty((X.shape[0], Z.shape[0]), dtype=X.dtype)
-    for lo in range(0, X.shape[0], rows):
-        out[lo : lo + rows] = np.asarray(_block(kernel, X[lo : lo + rows], Z))
+    for lo, valid, block in _row_blocks(X, rows):
+        out[lo : lo + valid] = np.asarray(_block(kernel, block, Z))[:valid]
     return out
 
 
@@ -86,7 +97,7 @@ def kernel_apply(
         raise ConfigError(f"coef must have {C.shape[0]} rows (one per centre); got {coef.shape}")
     rows = block_rows(C.shape[0], max_bytes, itemsize=X.dtype.itemsize)
     parts = [
-        np.asarray(_block_apply(kernel, X[lo : lo + rows], C, coef))
-        for lo in range(0, X.shape[0], rows)
+        np.asarray(_block_apply(kernel, block, C, coef))[:valid]
+        for _, valid, block in _row_blocks(X, rows)
     ]
     return np.concatenate(parts)
