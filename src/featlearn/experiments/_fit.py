@@ -8,7 +8,7 @@ from typing import Any
 
 import jax
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from featlearn._errors import ConfigError
 from featlearn.learners import LEARNERS, make_learner
@@ -112,19 +112,24 @@ def run_fit(config: FitConfig | dict[str, Any], *, seed: int = 0) -> dict[str, A
     return record
 
 
-def validate_fit_config(data: dict[str, Any], *, source: str = "config") -> FitConfig:
-    """FitConfig from a dict, turning pydantic's errors into one ConfigError naming the key."""
-    from pydantic import ValidationError
-
+def validate_model(model: type[BaseModel], data: dict[str, Any], source: str) -> Any:
+    """``model(**data)``, turning pydantic's errors into one ConfigError naming the key."""
+    if isinstance(data, model):
+        return data
     try:
-        return FitConfig(**data)
+        return model(**data)
     except ValidationError as exc:
         err = exc.errors()[0]
         key = ".".join(str(p) for p in err["loc"]) or "?"
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            msg = f"unknown key (known: {sorted(FitConfig.model_fields)})"
+            msg = f"unknown key (known: {sorted(model.model_fields)})"
         raise ConfigError(f"{source}: {key}: {msg}; got {err.get('input')!r}") from None
+
+
+def validate_fit_config(data: dict[str, Any], *, source: str = "config") -> FitConfig:
+    """FitConfig from a dict; a bad or unknown key raises one ConfigError naming it."""
+    return validate_model(FitConfig, data, source)
 
 
 def summarize(record: dict[str, Any]) -> dict[str, Any]:

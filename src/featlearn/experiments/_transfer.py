@@ -16,9 +16,9 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from featlearn._errors import ConfigError
+from featlearn.experiments._fit import validate_model
 from featlearn.learners import LEARNERS, Learner, make_learner
 from featlearn.learners._steps import linear_part, network_predict, ridge_head
 from featlearn.metrics import alignment, excess_risk, principal_angles
@@ -98,21 +98,6 @@ class TransferConfig(BaseModel):
         if self.width is not None and "width" in fields:
             opts.setdefault("width", self.width)
         return opts
-
-
-def validate_model(model: type[BaseModel], data: dict[str, Any], source: str) -> Any:
-    """``model(**data)``, turning pydantic's errors into one ConfigError naming the key."""
-    if isinstance(data, model):
-        return data
-    try:
-        return model(**data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        key = ".".join(str(p) for p in err["loc"]) or "?"
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = f"unknown key (known: {sorted(model.model_fields)})"
-        raise ConfigError(f"{source}: {key}: {msg}; got {err.get('input')!r}") from None
 
 
 def validate_transfer_config(data: dict[str, Any], *, source: str = "config") -> TransferConfig:

@@ -1,5 +1,8 @@
 """Keyed, chunked sampling: n samples are produced block by block, each block from its own key.
 
+A partial last block is yielded as power-of-two pieces (see ``pieces``), so the shapes that jitted
+code sees repeat across different n.
+
 The rows of block i come from ``fold_in(key, i)``, so a stream can be walked several times (the
 layer-wise learner makes three passes) and always yields the same data, in bounded memory.
 """
@@ -20,16 +23,32 @@ from featlearn._errors import ConfigError, check_finite
 if TYPE_CHECKING:
     from featlearn.targets._target import Target
 
-__all__ = ["ArrayStream", "DataStream", "Stream"]
+__all__ = ["ArrayStream", "DataStream", "Stream", "pieces"]
 
 
-@partial(jax.jit, static_argnames=("rows", "d", "dtype", "head"))
-def _draw_block(key, U, noise, *, rows, d, dtype, head):
+@partial(jax.jit, static_argnames=("block", "size", "d", "dtype", "head"))
+def _draw_piece(key, U, noise, offset, *, block, size, d, dtype, head):
+    """Rows [offset, offset + size) of the block drawn from ``key``: the whole block is drawn, so a
+    row's value does not depend on how the block is cut into pieces."""
     kx, ke = jax.random.split(key)
-    X = jax.random.normal(kx, (rows, d), dtype=dtype)
-    f = head(X @ U.T)
-    y = f + jnp.sqrt(noise).astype(dtype) * jax.random.normal(ke, (rows,), dtype=dtype)
-    return X, y
+    X = jax.lax.dynamic_slice_in_dim(jax.random.normal(kx, (block, d), dtype=dtype), offset, size)
+    xi = jax.lax.dynamic_slice_in_dim(jax.random.normal(ke, (block,), dtype=dtype), offset, size)
+    return X, head(X @ U.T) + jnp.sqrt(noise).astype(dtype) * xi
+
+
+def pieces(rows: int, block: int) -> list[tuple[int, int]]:
+    """(offset, size) pieces covering ``rows`` rows of a block: the whole block, or for a partial
+    block its binary decomposition (1808 = 1024 + 512 + 256 + 16). Every jitted consumer then sees
+    at most log2(block) + 2 distinct shapes over any number of n, so a sweep over n compiles each
+    once instead of once per n (compilation dominated small fits before)."""
+    if rows == block:
+        return [(0, block)]
+    out, offset = [], 0
+    for bit in reversed(range(rows.bit_length())):
+        if rows & (1 << bit):
+            out.append((offset, 1 << bit))
+            offset += 1 << bit
+    return out
 
 
 class _HashableHead:
@@ -88,16 +107,12 @@ class DataStream(Stream):
         head = _HashableHead(self.target.head)
         noise = jnp.asarray(self.noise, dtype=self.dtype)
         for i, lo in enumerate(range(0, self.n, self.block)):
-            rows = min(self.block, self.n - lo)
-            yield _draw_block(
-                jax.random.fold_in(self.key, self.start + i),
-                U,
-                noise,
-                rows=rows,
-                d=self.d,
-                dtype=self.dtype,
-                head=head,
-            )
+            key = jax.random.fold_in(self.key, self.start + i)
+            for offset, size in pieces(min(self.block, self.n - lo), self.block):
+                yield _draw_piece(
+                    key, U, noise, offset,
+                    block=self.block, size=size, d=self.d, dtype=self.dtype, head=head,
+                )  # fmt: skip
 
     def split(self, n_first: int) -> tuple[DataStream, DataStream]:
         """Two disjoint streams; the first holds ``n_first`` rounded to whole blocks."""
@@ -154,10 +169,12 @@ class ArrayStream(Stream):
 
     def __iter__(self) -> Iterator[tuple[jnp.ndarray, jnp.ndarray]]:
         for lo in range(0, self.n, self.block):
-            yield (
-                jnp.asarray(self.X[lo : lo + self.block], dtype=self.dtype),
-                jnp.asarray(self.y[lo : lo + self.block], dtype=self.dtype),
-            )
+            for offset, size in pieces(min(self.block, self.n - lo), self.block):
+                rows = slice(lo + offset, lo + offset + size)
+                yield (
+                    jnp.asarray(self.X[rows], dtype=self.dtype),
+                    jnp.asarray(self.y[rows], dtype=self.dtype),
+                )
 
     def split(self, n_first: int) -> tuple[ArrayStream, ArrayStream]:
         if not 1 <= n_first < self.n:
