@@ -116,3 +116,27 @@ def test_unknown_scale_is_refused(tmp_path):
 
     with pytest.raises(ConfigError, match="scale must be one of"):
         reproduce(scale="huge", store=tmp_path / "s.db", out=tmp_path / "r")
+
+
+def test_shipped_smoke_size_runs_end_to_end_from_the_cli(tmp_path, capsys):
+    """The real learners through `featlearn reproduce --scale smoke`: every cell stored ok, the
+    report written, and the printed claims equal to a fresh evaluation of the store."""
+    from featlearn.cli import main
+    from featlearn.runtime import results_frame
+
+    store, out = tmp_path / "smoke.db", tmp_path / "report"
+    with pytest.raises(SystemExit) as exc:
+        main(["reproduce", "--scale", "smoke", "--store", str(store), "--out", str(out), "--json"])
+        raise SystemExit(0)
+    assert exc.value.code == 0
+    printed = json.loads(capsys.readouterr().out)
+    frame = results_frame(store, status=None)
+    assert len(frame) == 20 + 4 and (frame["status"] == "ok").all()
+    assert set(frame["learner"].dropna()) == {"layerwise", "kernel-ridge", "random-features"}
+    assert printed["claims"] == evaluate_claims(store).to_dict()
+    assert {v["claim"] for v in printed["claims"]["verdicts"]} >= {
+        "layer-wise exponent near 2",
+        "kernel exponent near p = 3",
+    }
+    page = (out / "index.html").read_text()
+    assert "The claims, as measured here" in page and (out / "transfer_vs_d.png").is_file()
