@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
 
 __all__ = ["alignment_figure", "risk_figure", "staircase_levels", "threshold_figure"]
 
@@ -44,6 +45,24 @@ def facet_label(facets: Sequence[str], key: object) -> str:
     keys = key if isinstance(key, tuple) else (key,)
     pairs = [f"{f}={v}" for f, v in zip(facets, keys, strict=False) if _given(v)]
     return ", ".join(pairs) or "all cells"
+
+
+#: Fields that name a variant briefly; other varying fields (lambda grids...) only lengthen labels.
+BRIEF = ("learner", "options.kernel", "options.oracle", "target", "experiment")
+
+
+def _labels(facets: Sequence[str], keys: Sequence[object]) -> list[str]:
+    """One label per group: only the BRIEF fields when they still tell the groups apart."""
+    full = [facet_label(facets, k) for k in keys]
+    brief_facets = [f for f in facets if f in BRIEF]
+    if not brief_facets or len(brief_facets) == len(facets):
+        return full
+    idx = [facets.index(f) for f in brief_facets]
+    brief = [
+        facet_label(brief_facets, tuple((k if isinstance(k, tuple) else (k,))[i] for i in idx))
+        for k in keys
+    ]
+    return brief if len(set(brief)) == len(set(full)) else full
 
 
 def _groups(df: pd.DataFrame, facets: Sequence[str]) -> list[tuple[object, pd.DataFrame]]:
@@ -104,7 +123,8 @@ def risk_figure(
     groups = _groups(df, facets)
     fig, axes = _panels(len(groups))
     relative = y == "relative_risk"
-    for ax, (key, group) in zip(axes, groups, strict=False):
+    titles = _labels(list(facets), [k for k, _ in groups])
+    for ax, title, (_, group) in zip(axes, titles, groups, strict=False):
         stair = False
         curves = group.groupby(curve, sort=True) if curve in group else [(None, group)]
         for i, (dval, g) in enumerate(curves):
@@ -112,9 +132,10 @@ def risk_figure(
             _median_curve(ax, g, x, y, color, f"{curve}={dval}" if dval is not None else y)
             stair |= _draw_staircase(ax, g, float(dval or 0), color, x, relative)
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels collide on short ranges
         if (group[y] > 0).all():
             ax.set_yscale("log")
-        ax.set(xlabel=x, ylabel=y, title=textwrap.fill(facet_label(facets, key), 48))
+        ax.set(xlabel=x, ylabel=y, title=textwrap.fill(title, 48))
         if stair:
             ax.plot([], [], "k--", alpha=0.6, label="kernel staircase")
         ax.legend(fontsize=7)
@@ -128,12 +149,14 @@ def alignment_figure(
     """Median alignment ||W U^T||_F^2 / ||W||_F^2 vs n, one panel per facet group, a curve per d."""
     groups = _groups(df, facets)
     fig, axes = _panels(len(groups))
-    for ax, (key, group) in zip(axes, groups, strict=False):
+    titles = _labels(list(facets), [k for k, _ in groups])
+    for ax, title, (_, group) in zip(axes, titles, groups, strict=False):
         curves = group.groupby(curve, sort=True) if curve in group else [(None, group)]
         for i, (dval, g) in enumerate(curves):
             _median_curve(ax, g, x, y, f"C{i % 10}", f"{curve}={dval}" if dval is not None else y)
         ax.set_xscale("log")
-        ax.set(xlabel=x, ylabel=y, title=textwrap.fill(facet_label(facets, key), 48), ylim=(-0.02, 1.02))
+        ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels collide on short ranges
+        ax.set(xlabel=x, ylabel=y, title=textwrap.fill(title, 48), ylim=(-0.02, 1.02))
         ax.legend(fontsize=7)
         ax.grid(alpha=0.3, which="both")
     return fig
@@ -148,8 +171,10 @@ def threshold_figure(
     """
     fig = Figure(figsize=(5.6, 4.2), layout="constrained")
     ax = fig.subplots()
-    for i, (key, group) in enumerate(_groups(th, facets)):
-        color, label = f"C{i % 10}", facet_label(facets, key)
+    groups = _groups(th, facets)
+    labels = _labels(list(facets), [k for k, _ in groups])
+    for i, (key, group) in enumerate(groups):
+        color, label = f"C{i % 10}", labels[i]
         crossed = group[group["censored"] == ""]
         ax.plot(crossed[d], crossed["n_star"], "o", color=color)
         for side, marker in (("right", "^"), ("left", "v")):
@@ -168,14 +193,15 @@ def threshold_figure(
                 np.exp(row.intercept) * ds**row.k,
                 "-",
                 color=color,
-                label=f"{label}: k = {row.k:.2f}{ci}",
+                label=f"{label}: k = {row.k:.2f}{ci}"
+                + (f" at eps {row.eps:g}" if "eps" in fit else ""),
             )
         else:
             ax.plot([], [], "o", color=color, label=f"{label}: no fit (< 2 crossing d)")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ds = np.unique(th[d].to_numpy(np.float64))
-    ax.set_xticks(ds, [f"{v:g}" for v in ds], minor=False)
+    ax.set_xticks(ds, [f"{v:g}" for v in ds], minor=False, fontsize=7, rotation=45)
     ax.set_xticks([], minor=True)
     level = f"{eps:g}" if math.isfinite(eps) else "eps of its learner"
     ax.set(xlabel=d, ylabel=f"n*  (median risk <= {level})", title="thresholds n*(d), n* ∝ d^k")
