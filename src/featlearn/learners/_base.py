@@ -15,10 +15,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from featlearn._errors import ConfigError, FeatlearnError, check_finite
+from featlearn._errors import ConfigError, FeatlearnError, check_finite, check_int, check_real
 from featlearn.targets import ArrayStream, Stream
 
 __all__ = ["LEARNERS", "Learner", "NotFittedError", "make_learner", "register"]
+
+DTYPES = {"float32": jnp.float32, "float64": jnp.float64}
 
 LEARNERS: dict[str, type[Learner]] = {}
 
@@ -60,6 +62,28 @@ def config_from(config_cls: type, config: Any, overrides: dict[str, Any]) -> Any
             f"{config_cls.__name__} got unknown option(s) {unknown}; known options: {sorted(known)}"
         )
     return config_cls(**base)
+
+
+def check_common(cfg: Any) -> None:
+    """Checks shared by learner configs, for the fields ``cfg`` has: an even ``width`` (symmetric
+    initialisation), ``activation``, the lambda grid, ``val_fraction`` and ``dtype``."""
+    from featlearn.networks import get_activation
+
+    fields = {f.name for f in dataclasses.fields(cfg)}
+    if "width" in fields:
+        check_int("width", cfg.width, minimum=2)
+        if cfg.width % 2:
+            raise ConfigError(f"width must be even with symmetric initialisation; got {cfg.width}")
+    if "activation" in fields:
+        get_activation(cfg.activation)
+    if "lambda_min" in fields:
+        check_real("lambda_min", cfg.lambda_min, minimum=0.0, strict=True)
+        check_real("lambda_max", cfg.lambda_max, minimum=cfg.lambda_min)
+        check_int("n_lambdas", cfg.n_lambdas, minimum=1)
+    if "val_fraction" in fields:
+        check_real("val_fraction", cfg.val_fraction, minimum=0.0, strict=True, maximum=0.9)
+    if cfg.dtype not in DTYPES:
+        raise ConfigError(f"dtype must be 'float32' or 'float64'; got {cfg.dtype!r}")
 
 
 class Learner(ABC):

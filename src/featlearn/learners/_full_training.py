@@ -21,8 +21,8 @@ import numpy as np
 import optax
 
 from featlearn._errors import ConfigError, NumericalError, check_int, check_real
-from featlearn.learners._base import register
-from featlearn.learners._layerwise import _DTYPES, _check_stream, _NetworkLearner
+from featlearn.learners._base import DTYPES, check_common, register
+from featlearn.learners._layerwise import _check_stream, _NetworkLearner
 from featlearn.learners._steps import linear_part, split_validation
 from featlearn.networks import Activation, TwoLayerParams, forward, get_activation, init_symmetric
 from featlearn.targets import Stream
@@ -73,10 +73,7 @@ class FullTrainingConfig:
     dtype: Literal["float32", "float64"] = "float32"
 
     def __post_init__(self) -> None:
-        check_int("width", self.width, minimum=2)
-        if self.width % 2:
-            raise ConfigError(f"width must be even with symmetric initialisation; got {self.width}")
-        get_activation(self.activation)
+        check_common(self)
         if self.optimizer not in _DIRECTIONS:
             raise ConfigError(f"optimizer must be 'adam' or 'sgd'; got {self.optimizer!r}")
         if self.learning_rate is not None:
@@ -88,9 +85,6 @@ class FullTrainingConfig:
         check_int("eval_every", self.eval_every, minimum=1)
         check_int("patience", self.patience, minimum=1)
         check_real("min_delta", self.min_delta, minimum=0.0)
-        check_real("val_fraction", self.val_fraction, minimum=0.0, strict=True, maximum=0.9)
-        if self.dtype not in _DTYPES:
-            raise ConfigError(f"dtype must be 'float32' or 'float64'; got {self.dtype!r}")
 
     @property
     def lr(self) -> float:
@@ -146,7 +140,7 @@ class FullTrainingLearner(_NetworkLearner):
     Config = FullTrainingConfig
 
     def fit_stream(self, stream: Stream, *, key: jax.Array, validation=None) -> FullTrainingLearner:
-        cfg, dtype = self.config, _DTYPES[self.config.dtype]
+        cfg, dtype = self.config, DTYPES[self.config.dtype]
         _check_stream(stream, dtype)
         k_init, k_train = jax.random.split(key)
         train, (X_val, y_val) = split_validation(stream, validation, cfg.val_fraction)

@@ -29,14 +29,13 @@ from featlearn.kernels import (
     make_kernel,
     oracle,
 )
-from featlearn.learners._base import Learner, register
+from featlearn.learners._base import DTYPES, Learner, check_common, register
 from featlearn.learners._steps import split_validation
 from featlearn.solvers import dual_select_lambda, nystrom_memory, nystrom_ridge, uniform_centers
 from featlearn.targets import Stream
 
 __all__ = ["KernelRidgeConfig", "KernelRidgeLearner", "exact_memory"]
 
-_DTYPES = {"float32": jnp.float32, "float64": jnp.float64}
 _SOLVERS = ("auto", "exact", "nystrom")
 
 
@@ -83,14 +82,9 @@ class KernelRidgeConfig:
         if self.centers is not None:
             check_int("centers", self.centers, minimum=1)
         check_int("max_bytes", self.max_bytes, minimum=1)
-        check_real("lambda_min", self.lambda_min, minimum=0.0, strict=True)
-        check_real("lambda_max", self.lambda_max, minimum=self.lambda_min)
-        check_int("n_lambdas", self.n_lambdas, minimum=1)
-        check_real("val_fraction", self.val_fraction, minimum=0.0, strict=True, maximum=0.9)
+        check_common(self)
         check_real("cg_tol", self.cg_tol, minimum=0.0, strict=True)
         check_int("cg_max_iter", self.cg_max_iter, minimum=1)
-        if self.dtype not in _DTYPES:
-            raise ConfigError(f"dtype must be 'float32' or 'float64'; got {self.dtype!r}")
 
     def base_kernel(self) -> Kernel:
         return make_kernel(
@@ -122,7 +116,7 @@ class KernelRidgeLearner(Learner):
         return self
 
     def fit_stream(self, stream: Stream, *, key: jax.Array, validation=None) -> KernelRidgeLearner:
-        cfg, dtype = self.config, _DTYPES[self.config.dtype]
+        cfg, dtype = self.config, DTYPES[self.config.dtype]
         kernel = self._kernel(stream.d)
         train, validation = split_validation(stream, validation, cfg.val_fraction)
         X_val, y_val = (jnp.asarray(v, dtype) for v in validation)

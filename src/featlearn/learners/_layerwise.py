@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from featlearn._errors import ConfigError, check_int, check_real
-from featlearn.learners._base import Learner, register
+from featlearn.learners._base import DTYPES, Learner, check_common, register
 from featlearn.learners._steps import (
     HeadOptions,
     first_layer_gradient,
@@ -24,8 +24,6 @@ from featlearn.networks import get_activation, init_giant_step, init_symmetric
 from featlearn.targets import Stream
 
 __all__ = ["GiantStepConfig", "GiantStepLearner", "LayerwiseConfig", "LayerwiseLearner"]
-
-_DTYPES = {"float32": jnp.float32, "float64": jnp.float64}
 
 
 @dataclass(frozen=True)
@@ -63,21 +61,12 @@ class LayerwiseConfig:
     block: int = 4096
 
     def __post_init__(self) -> None:
-        check_int("width", self.width, minimum=2)
-        if self.width % 2:
-            raise ConfigError(f"width must be even with symmetric initialisation; got {self.width}")
-        get_activation(self.activation)
+        check_common(self)
         if self.eta1 is not None:
             check_real("eta1", self.eta1, minimum=0.0, strict=True)
         if self.head not in ("ridge", "gd"):
             raise ConfigError(f"head must be 'ridge' or 'gd'; got {self.head!r}")
         check_int("gd_steps", self.gd_steps, minimum=1)
-        check_real("lambda_min", self.lambda_min, minimum=0.0, strict=True)
-        check_real("lambda_max", self.lambda_max, minimum=self.lambda_min)
-        check_int("n_lambdas", self.n_lambdas, minimum=1)
-        check_real("val_fraction", self.val_fraction, minimum=0.0, strict=True, maximum=0.9)
-        if self.dtype not in _DTYPES:
-            raise ConfigError(f"dtype must be 'float32' or 'float64'; got {self.dtype!r}")
         check_int("block", self.block, minimum=1)
 
     def head_options(self, fixed_lambda: float | None = None) -> HeadOptions:
@@ -130,7 +119,7 @@ class LayerwiseLearner(_NetworkLearner):
     Config = LayerwiseConfig
 
     def fit_stream(self, stream: Stream, *, key: jax.Array, validation=None) -> LayerwiseLearner:
-        cfg, dtype = self.config, _DTYPES[self.config.dtype]
+        cfg, dtype = self.config, DTYPES[self.config.dtype]
         _check_stream(stream, dtype)
         k_init, k_bias = jax.random.split(key)
         train, validation = split_validation(stream, validation, cfg.val_fraction)
@@ -191,7 +180,7 @@ class GiantStepConfig:
         if self.eta is not None:
             check_real("eta", self.eta, minimum=0.0, strict=True)
         check_real("lam", self.lam, minimum=0.0, strict=True)
-        if self.dtype not in _DTYPES:
+        if self.dtype not in DTYPES:
             raise ConfigError(f"dtype must be 'float32' or 'float64'; got {self.dtype!r}")
         check_int("block", self.block, minimum=1)
 
@@ -203,7 +192,7 @@ class GiantStepLearner(_NetworkLearner):
     Config = GiantStepConfig
 
     def fit_stream(self, stream: Stream, *, key: jax.Array, validation=None) -> GiantStepLearner:
-        cfg, dtype = self.config, _DTYPES[self.config.dtype]
+        cfg, dtype = self.config, DTYPES[self.config.dtype]
         _check_stream(stream, dtype)
         step_data, head_data = stream.split(stream.n // 2) if cfg.split else (stream, stream)
         act = get_activation(cfg.activation)

@@ -12,9 +12,9 @@ from typing import Literal
 import jax
 import jax.numpy as jnp
 
-from featlearn._errors import ConfigError, check_int, check_real
-from featlearn.learners._base import register
-from featlearn.learners._layerwise import _DTYPES, _check_stream, _NetworkLearner
+from featlearn._errors import check_real
+from featlearn.learners._base import DTYPES, check_common, register
+from featlearn.learners._layerwise import _check_stream, _NetworkLearner
 from featlearn.learners._steps import HeadOptions, linear_part, ridge_head, split_validation
 from featlearn.networks import get_activation, init_symmetric
 from featlearn.targets import Stream
@@ -46,18 +46,9 @@ class RandomFeaturesConfig:
     dtype: Literal["float32", "float64"] = "float32"
 
     def __post_init__(self) -> None:
-        check_int("width", self.width, minimum=2)
-        if self.width % 2:
-            raise ConfigError(f"width must be even with symmetric initialisation; got {self.width}")
-        get_activation(self.activation)
+        check_common(self)
         if self.lam is not None:
             check_real("lam", self.lam, minimum=0.0, strict=True)
-        check_real("lambda_min", self.lambda_min, minimum=0.0, strict=True)
-        check_real("lambda_max", self.lambda_max, minimum=self.lambda_min)
-        check_int("n_lambdas", self.n_lambdas, minimum=1)
-        check_real("val_fraction", self.val_fraction, minimum=0.0, strict=True, maximum=0.9)
-        if self.dtype not in _DTYPES:
-            raise ConfigError(f"dtype must be 'float32' or 'float64'; got {self.dtype!r}")
 
 
 @register("random-features")
@@ -77,7 +68,7 @@ class RandomFeaturesLearner(_NetworkLearner):
     def fit_stream(
         self, stream: Stream, *, key: jax.Array, validation=None
     ) -> RandomFeaturesLearner:
-        cfg, dtype = self.config, _DTYPES[self.config.dtype]
+        cfg, dtype = self.config, DTYPES[self.config.dtype]
         _check_stream(stream, dtype)
         needs_val = cfg.lam is None
         train, validation = (
