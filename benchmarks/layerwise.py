@@ -2,7 +2,7 @@
 
 1. Throughput of the fit's two dominant phases, in GFLOP/s, against plain JAX matmuls of the same
    shapes timed in the same run:
-     gradient phase : per block, Z = X W^T (rows x d x m/2) and G += (sigma'(Z) * r)^T X
+     gradient phase : per block, Z = X W^T (rows x d x m/2) and G^T += (X * r)^T sigma'(Z)
      gram phase     : per block, Phi = sigma(X W^T + b) (rows x d x m) and A += Phi^T Phi (m x rows x m)
    Both phases run on pre-drawn blocks (so data generation is not counted against them); the
    baseline is the same GEMMs, jitted, on the same arrays. Medians of several repeats.
@@ -57,7 +57,7 @@ def phases(n_blocks: int, rows: int, d: int, m: int, repeats: int) -> dict:
     alpha, beta = jnp.float32(0.0), jnp.zeros(d, jnp.float32)
 
     def grad_phase():
-        G = jnp.zeros((half, d), jnp.float32)
+        G = jnp.zeros((d, half), jnp.float32)
         for X, y in blocks:
             G = _grad_block(G, W, b, a, X, y, act, True)
         return G

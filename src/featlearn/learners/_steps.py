@@ -46,10 +46,13 @@ def linear_part(stream: Stream, *, enabled: bool = True) -> tuple[float, np.ndar
 
 
 @partial(jax.jit, static_argnames=("act", "f_is_zero"))
-def _grad_block(G, W, b, a, X, r, act, f_is_zero):
+def _grad_block(GT, W, b, a, X, r, act, f_is_zero):
+    """GT += (X * res)^T sigma'(X W^T + b): the transposed gradient sum, (d, m). Scaling the
+    (rows, d) factor by the residual instead of the (rows, m) one keeps the elementwise work off
+    the larger matrix (measured: 0.85 -> 1.0 of a plain matmul's rate at d = 256, m = 1024)."""
     z = X @ W.T + b
     res = r if f_is_zero else r - act.fn(z) @ a
-    return G + (act.deriv(z) * res[:, None]).T @ X
+    return GT + (X * res[:, None]).T @ act.deriv(z)
 
 
 def first_layer_gradient(
@@ -62,12 +65,12 @@ def first_layer_gradient(
     identically zero (symmetric init), so its output need not be computed; then W, b, a may be
     any subset of the neurons.
     """
-    G = jnp.zeros(W.shape, W.dtype)
+    GT = jnp.zeros(W.shape[::-1], W.dtype)
     beta_j = jnp.asarray(beta, W.dtype)
     for X, y in stream:
         r = y - alpha - X @ beta_j
-        G = _grad_block(G, W, b, a, X, r, act, f_is_zero)
-    G = -(2.0 / stream.n) * a[:, None] * G
+        GT = _grad_block(GT, W, b, a, X, r, act, f_is_zero)
+    G = -(2.0 / stream.n) * a[:, None] * GT.T
     _require_finite("first-layer gradient", G)
     return G
 
