@@ -293,7 +293,7 @@ def reproduce(
     scale: Annotated[
         str,
         typer.Option(
-            help="small (<= 10 min on 2 cores), large (hours; use --dask), or smoke (a minute)."
+            help="small (about 5 min on 2 cores), large (far longer, not timed here; use --dask), or smoke (about a minute)."
         ),
     ] = "small",
     store: Annotated[
