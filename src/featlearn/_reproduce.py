@@ -238,7 +238,7 @@ def reproduce(
         summary = run_sweep(
             load_spec(path), store, workers=workers, dask=dask, progress=progress, registry=registry
         )
-        sweeps.append(summary.to_dict() if hasattr(summary, "to_dict") else vars(summary))
-    claims = evaluate_claims(store)
-    paths = write_report(store, out, eps=EPS, claims=claims.to_dict())
-    return {"sweeps": sweeps, "claims": claims.to_dict(), "report": paths}
+        sweeps.append(summary.to_dict())
+    claims = evaluate_claims(store).to_dict()
+    paths = write_report(store, out, eps=EPS, claims=claims)
+    return {"sweeps": sweeps, "claims": claims, "report": paths}
