@@ -201,6 +201,23 @@ def _record_json(record: Any) -> str:
         raise
 
 
+def _result(cell: Cell, attempts: int, **fields: Any) -> CellResult:
+    """A CellResult for ``cell``: its identity, this host's environment, and ``fields``."""
+    host, versions, git = environment()
+    return CellResult(
+        hash=cell.hash,
+        replicate=cell.replicate,
+        experiment=cell.experiment,
+        seed=cell.seed,
+        config=canonical_json(cell.config),
+        host=host,
+        versions=versions,
+        git=git,
+        attempts=attempts,
+        **fields,
+    )
+
+
 def execute_cell(
     cell: Cell, attempts: int = 1, registry: Mapping[str, Any] | None = None
 ) -> CellResult:
@@ -209,7 +226,6 @@ def execute_cell(
     The experiment's own exceptions become a ``failed`` result carrying the traceback; the worker
     process stays alive for the next cell.
     """
-    host, versions, git = environment()
     started, t0 = time.time(), time.perf_counter()
     metrics, error, status = None, None, "ok"
     try:
@@ -220,23 +236,10 @@ def execute_cell(
         status = "failed"
         error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=-8)}"
     seconds = time.perf_counter() - t0
-    return CellResult(
-        hash=cell.hash,
-        replicate=cell.replicate,
-        experiment=cell.experiment,
-        seed=cell.seed,
-        config=canonical_json(cell.config),
-        metrics=metrics,
-        status=status,
-        error=error,
-        started=started,
-        finished=time.time(),
-        seconds=seconds,
-        host=host,
-        versions=versions,
-        git=git,
-        attempts=attempts,
-    )
+    return _result(
+        cell, attempts, metrics=metrics, status=status, error=error,
+        started=started, finished=time.time(), seconds=seconds,
+    )  # fmt: skip
 
 
 def execute_cells(cells: list[Cell]) -> list[CellResult]:
@@ -246,25 +249,11 @@ def execute_cells(cells: list[Cell]) -> list[CellResult]:
 
 def lost_cell(cell: Cell, attempts: int, why: str) -> CellResult:
     """A ``failed`` result for a cell whose worker died ``attempts`` times (recorded, not lost)."""
-    host, versions, git = environment()
     now = time.time()
-    return CellResult(
-        hash=cell.hash,
-        replicate=cell.replicate,
-        experiment=cell.experiment,
-        seed=cell.seed,
-        config=canonical_json(cell.config),
-        metrics=None,
-        status="failed",
-        error=f"WorkerDied: {why}",
-        started=now,
-        finished=now,
-        seconds=0.0,
-        host=host,
-        versions=versions,
-        git=git,
-        attempts=attempts,
-    )
+    return _result(
+        cell, attempts, metrics=None, status="failed", error=f"WorkerDied: {why}",
+        started=now, finished=now, seconds=0.0,
+    )  # fmt: skip
 
 
 def warm_worker() -> None:
