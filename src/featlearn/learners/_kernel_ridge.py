@@ -31,7 +31,13 @@ from featlearn.kernels import (
 )
 from featlearn.learners._base import DTYPES, Learner, check_common, register
 from featlearn.learners._steps import split_validation
-from featlearn.solvers import dual_select_lambda, nystrom_memory, nystrom_ridge, uniform_centers
+from featlearn.solvers import (
+    best_on_validation,
+    dual_select_lambda,
+    nystrom_memory,
+    nystrom_ridge,
+    uniform_centers,
+)
 from featlearn.targets import Stream
 
 __all__ = ["KernelRidgeConfig", "KernelRidgeLearner", "exact_memory"]
@@ -189,10 +195,7 @@ class KernelRidgeLearner(Learner):
             dtype=dtype,
         )
         pred = kernel_apply(kernel, X_val, C, sol.coefs, dtype=dtype) + sol.y_mean
-        mse = np.mean((pred - np.asarray(y_val, np.float64)[:, None]) ** 2, axis=0)
-        if not np.isfinite(mse).any():
-            raise NumericalError("kernel ridge: validation error is NaN for every lambda")
-        best = int(np.nanargmin(mse))
+        best, mse = best_on_validation(pred, y_val, step="kernel ridge")
         info = {
             "lambda": float(lambdas[best]),
             "lambdas": lambdas,

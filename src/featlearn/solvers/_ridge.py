@@ -23,6 +23,7 @@ from featlearn.solvers._cg import conjugate_gradient
 
 __all__ = [
     "RidgePath",
+    "best_on_validation",
     "SingularSystemWarning",
     "accumulate_gram",
     "dual_ridge_path",
@@ -134,11 +135,19 @@ def select_lambda(
     lambdas = np.atleast_1d(np.asarray(lambdas, dtype=np.float64))
     P = np.asarray(Phi_val, dtype=np.float64) @ path.eigenvectors  # (n_val, m)
     preds = P @ (path.filters(lambdas, **gd) * path.projected[:, None])  # (n_val, L)
-    mse = np.mean((preds - np.asarray(y_val, dtype=np.float64)[:, None]) ** 2, axis=0)
-    if not np.isfinite(mse).any():
-        raise NumericalError("ridge: validation error is NaN for every lambda")
-    best = int(np.nanargmin(mse))
+    best, mse = best_on_validation(preds, y_val, step="ridge")
     return float(lambdas[best]), path.coefs(lambdas[best : best + 1], **gd)[:, 0], mse
+
+
+def best_on_validation(preds, y_val, *, step: str) -> tuple[int, np.ndarray]:
+    """Index of the lam whose validation predictions (n_val, L) have the least mean squared error
+    against y_val (n_val,), and the MSE per lam; NaN for every lam is a NumericalError naming
+    ``step``."""
+    y_val = np.asarray(y_val, dtype=np.float64)[:, None]
+    mse = np.mean((np.asarray(preds, dtype=np.float64) - y_val) ** 2, axis=0)
+    if not np.isfinite(mse).any():
+        raise NumericalError(f"{step}: validation error is NaN for every lambda")
+    return int(np.nanargmin(mse)), mse
 
 
 def dual_ridge_path(K, y) -> RidgePath:
@@ -227,12 +236,6 @@ def dual_select_lambda(K, y, K_val, y_val, lambdas) -> tuple[float, np.ndarray, 
     """
     lambdas = np.atleast_1d(np.asarray(lambdas, dtype=np.float64))
     n = np.shape(K)[0]
-    K_val, y_val = np.asarray(K_val), np.asarray(y_val, dtype=np.float64)
-    alphas, mse = [], np.empty(lambdas.size)
-    for i, lam in enumerate(lambdas):
-        alphas.append(ridge_solve_mixed(K, y, float(lam), scale=n))
-        mse[i] = np.mean((K_val @ alphas[-1] - y_val) ** 2)
-    if not np.isfinite(mse).any():
-        raise NumericalError("kernel ridge: validation error is NaN for every lambda")
-    best = int(np.nanargmin(mse))
-    return float(lambdas[best]), alphas[best], mse
+    alphas = np.stack([ridge_solve_mixed(K, y, float(lam), scale=n) for lam in lambdas], axis=1)
+    best, mse = best_on_validation(np.asarray(K_val) @ alphas, y_val, step="kernel ridge")
+    return float(lambdas[best]), alphas[:, best], mse
