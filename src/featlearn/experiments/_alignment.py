@@ -14,11 +14,8 @@ from typing import Any
 import numpy as np
 
 from featlearn._errors import ConfigError
-from featlearn.experiments._fit import FitConfig, fit_keys, validate_fit_config
-from featlearn.experiments._transfer import fit_on
-from featlearn.learners import LEARNERS, make_learner
-from featlearn.metrics import alignment, excess_risk, principal_angles
-from featlearn.targets import make_target
+from featlearn.experiments._fit import FitConfig, fit_cell, validate_fit_config
+from featlearn.learners import LEARNERS
 
 __all__ = ["run_alignment", "spectrum_summary", "validate_alignment_config"]
 
@@ -59,32 +56,15 @@ def spectrum_summary(W, r: int, extra: int = 2) -> dict[str, Any]:
 def run_alignment(config: FitConfig | dict[str, Any], *, seed: int = 0) -> dict[str, Any]:
     """Fit a network learner and record its risk, alignment, angles and spectrum.
 
-    Uses ``fit_keys(seed)`` like ``run_fit``, so a cell sees the same target, data and
-    initialisation as the fit cell with the same config and seed. Record keys: relative_risk,
-    excess_risk, alignment, principal_angles (radians, ascending), max_angle, spectrum,
-    spectral_gap, top_r_energy, r, lambda, seconds.
+    The fit is ``run_fit``'s own (``fit_cell``): the same target, data and initialisation as the
+    fit cell with the same config and seed. Record: run_fit's keys plus max_angle, spectrum,
+    spectral_gap, top_r_energy and r.
     """
     cfg = validate_alignment_config(config)
-    keys = fit_keys(seed)
-    target = make_target(cfg.target, cfg.d, key=keys["target"])
-    learner = make_learner(cfg.learner, **cfg.learner_options())
-    fit_keys_ = (keys["train"], keys["val"], keys["learner"])
-    seconds = fit_on(
-        learner, target, cfg.n, keys=fit_keys_, noise=cfg.noise, n_val=cfg.n_val, cast=False
-    )
-    diag = learner.diagnostics()
-    risk = excess_risk(
-        learner.predict, target, key=keys["test"], n_test=cfg.n_test, dtype=learner.dtype_
-    )
-    angles = principal_angles(diag["W"], target.U)
+    record, learner, target = fit_cell(cfg, seed=seed)
     return {
-        "relative_risk": risk.relative_risk,
-        "excess_risk": risk.excess_risk,
-        "alignment": alignment(diag["W"], target.U),
-        "principal_angles": [float(a) for a in angles],
-        "max_angle": float(angles.max()),
-        **spectrum_summary(diag["W"], target.r),
+        **record,
+        "max_angle": max(record["principal_angles"]),
+        **spectrum_summary(learner.diagnostics()["W"], target.r),
         "r": target.r,
-        "lambda": diag.get("lambda"),
-        "seconds": seconds,
     }

@@ -15,7 +15,7 @@ from featlearn.learners import LEARNERS, make_learner
 from featlearn.metrics import alignment, excess_risk, principal_angles
 from featlearn.targets import make_target
 
-__all__ = ["FitConfig", "fit_keys", "run_fit"]
+__all__ = ["FitConfig", "fit_cell", "fit_keys", "run_fit"]
 
 
 class FitConfig(BaseModel):
@@ -79,6 +79,14 @@ def run_fit(config: FitConfig | dict[str, Any], *, seed: int = 0) -> dict[str, A
     Returns a flat record: excess_risk, relative_risk, risk_stderr, alignment (networks only),
     principal_angles, lambda, seconds (fit wall time), and the target's energy per degree.
     """
+    return fit_cell(config, seed=seed)[0]
+
+
+def fit_cell(
+    config: FitConfig | dict[str, Any], *, seed: int = 0
+) -> tuple[dict[str, Any], Any, Any]:
+    """``run_fit``'s record together with the fitted learner and the target, for experiments
+    that measure more of the same fit (``run_alignment``)."""
     if not isinstance(config, FitConfig):
         config = validate_fit_config(config)
     keys = fit_keys(seed)
@@ -109,7 +117,7 @@ def run_fit(config: FitConfig | dict[str, Any], *, seed: int = 0) -> dict[str, A
         record["alignment"] = alignment(diag["W"], target.U)
         record["principal_angles"] = [float(a) for a in principal_angles(diag["W"], target.U)]
     record["energy_per_degree"] = list(target.moments.energy_per_degree)
-    return record
+    return record, learner, target
 
 
 def validate_model(model: type[BaseModel], data: dict[str, Any], source: str) -> Any:

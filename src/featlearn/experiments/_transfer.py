@@ -130,15 +130,12 @@ def draw(target: Target, n: int, n_val: int, *, keys, noise: float, dtype, cast:
     return train, val
 
 
-def fit_on(
-    learner: Learner, target: Target, n: int, *, keys, noise: float, n_val: int, cast: bool = True
-) -> float:
-    """Fit ``learner`` on n samples of ``target`` with n_val fresh validation samples.
-
-    ``keys`` = (train, val, learner) keys; ``cast`` as in ``draw``. Returns the fit's wall time.
-    """
+def fit_on(learner: Learner, target: Target, n: int, *, keys, noise: float, n_val: int) -> float:
+    """Fit ``learner`` on n samples of ``target`` with n_val fresh validation samples, drawn by
+    ``draw`` (float32, cast to the learner's dtype). ``keys`` = (train, val, learner) keys.
+    Returns the fit's wall time."""
     dtype = getattr(learner.config, "dtype", "float32")
-    train, val = draw(target, n, n_val, keys=keys, noise=noise, dtype=dtype, cast=cast)
+    train, val = draw(target, n, n_val, keys=keys, noise=noise, dtype=dtype)
     start = time.perf_counter()
     learner.fit_stream(train, key=keys[2], validation=val)
     return time.perf_counter() - start
