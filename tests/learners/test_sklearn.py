@@ -1,11 +1,13 @@
 """The scikit-learn wrappers: sklearn's own estimator checks, integration, and life without sklearn."""
 
+import ast
 import dataclasses
 import inspect
 import pickle
 import subprocess
 import sys
 import warnings
+from typing import get_type_hints
 
 import jax
 import numpy as np
@@ -142,6 +144,50 @@ def test_named_class_signature_lists_every_option(name):
     est = cls()
     defaults = {f.name: f.default for f in config_fields}
     assert est.get_params() == {"random_state": 0, **defaults}
+
+
+def _source_classes():
+    """ClassDef nodes of featlearn/learners/sklearn.py: what an IDE or a type checker reads."""
+    tree = ast.parse(inspect.getsource(fsk))
+    return {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_named_class_is_written_out_in_the_source_with_the_config_fields(name):
+    """The class is a plain class statement whose __init__ spells every config field out, with
+    the config's annotation and default, so static tools see what get_params returns."""
+    cls = regressor_class(name)
+    node = _source_classes().get(cls.__name__)
+    assert node is not None, f"{cls.__name__} is not a class statement in {fsk.__file__}"
+    init = next(f for f in node.body if isinstance(f, ast.FunctionDef) and f.name == "__init__")
+    assert [a.arg for a in init.args.kwonlyargs] == list(inspect.signature(cls).parameters)
+    assert (
+        cls.__module__ == fsk.__name__ and cls.__init__.__qualname__ == f"{cls.__name__}.__init__"
+    )
+    config = LEARNERS[name].Config
+    hints, config_hints = get_type_hints(cls.__init__), get_type_hints(config)
+    for f in dataclasses.fields(config):
+        assert hints[f.name] == config_hints[f.name], f.name
+        assert inspect.signature(cls).parameters[f.name].default == f.default, f.name
+    assert cls.__doc__ and config.__name__ in cls.__doc__
+
+
+def test_every_named_class_is_registered_and_exported():
+    written = {n for n in _source_classes() if n.endswith("Regressor")}
+    assert written == {regressor_class(name).__name__ for name in NAMES}
+    assert written <= set(fsk.__all__)
+
+
+def test_learner_without_named_class_points_to_the_generic_regressor(data, monkeypatch):
+    X, y = data
+    monkeypatch.setitem(LEARNERS, "my-rf", LEARNERS["random-features"])
+    with pytest.raises(
+        ConfigError, match=r"'my-rf' has no named estimator class.*FeatlearnRegressor"
+    ):
+        regressor_class("my-rf")
+    generic = FeatlearnRegressor("my-rf", width=8, dtype="float64").fit(X, y)
+    named = regressor_class("random-features")(width=8, dtype="float64").fit(X, y)
+    np.testing.assert_array_equal(generic.predict(X), named.predict(X))
 
 
 @pytest.mark.parametrize("name", NAMES)

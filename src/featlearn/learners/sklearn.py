@@ -1,315 +1,302 @@
 """scikit-learn compatible estimators for every registered learner (DESIGN section 4).
 
-``FeatlearnRegressor(learner="layerwise", random_state=0, **options)`` wraps any learner of
-``featlearn.learners.LEARNERS``; one named class per learner (``LayerwiseRegressor``,
-``RandomFeaturesRegressor``, ``FullTrainingRegressor``, ...) spells the learner's options out in its
-signature, so that ``get_params``, ``clone`` and grid searches see them. ``regressor_class(name)``
-returns (or builds, for a learner registered later) the named class.
-
-scikit-learn is not a dependency: this module implements get_params/set_params/fit/predict/score
-itself and only adds sklearn's ``BaseEstimator`` and ``RegressorMixin`` as bases when sklearn is
-importable (for its tags, repr and clone conventions).
+One explicit class per learner -- ``LayerwiseRegressor``, ``GiantStepRegressor``,
+``RandomFeaturesRegressor``, ``KernelRidgeRegressor``, ``FullTrainingRegressor`` -- whose ``__init__``
+lists the learner's config fields as keyword parameters with the config's defaults, plus
+``random_state``; so ``get_params``, ``clone``, grid searches, IDEs and type checkers all see them.
+``FeatlearnRegressor(learner="layerwise", random_state=0, **options)`` wraps any registered learner,
+including one registered by a user; ``regressor_class(name)`` returns the named class of ``name``.
 
 Conventions: ``__init__`` only stores; ``fit`` validates X (n, d) and y (n,) (dense, real, finite),
-casts them to the learner's dtype and fits with the JAX key derived from ``random_state``
-(an int seed, a JAX key, a numpy Generator/RandomState, or None for fresh OS entropy). Fitted
-state: ``learner_`` (the fitted featlearn learner) and ``n_features_in_``.
+casts them to the learner's dtype and fits with the JAX key derived from ``random_state`` (an int
+seed, a JAX key, a numpy Generator/RandomState, or None for fresh OS entropy). Fitted state:
+``learner_`` (the fitted featlearn learner) and ``n_features_in_``. Parameters are validated by the
+learner's config at ``fit``, with its messages. scikit-learn itself is optional.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import inspect
-import warnings
-from typing import Any, ClassVar
-
-import jax
-import numpy as np
+from typing import Any, Literal
 
 from featlearn._errors import ConfigError
-from featlearn.learners._base import LEARNERS, NotFittedError, make_learner
+from featlearn.learners._base import LEARNERS
+from featlearn.learners._sklearn import (
+    DataConversionWarning,
+    FeatlearnRegressor,
+    _NamedRegressor,
+    _Regressor,
+)
 
-try:  # sklearn is optional: used for its base classes and warning type only
-    from sklearn.base import BaseEstimator as _SkBase
-    from sklearn.base import RegressorMixin as _SkRegressor
-    from sklearn.exceptions import DataConversionWarning
-    from sklearn.exceptions import NotFittedError as _SkNotFittedError
+__all__ = [
+    "DataConversionWarning",
+    "FeatlearnRegressor",
+    "FullTrainingRegressor",
+    "GiantStepRegressor",
+    "KernelRidgeRegressor",
+    "LayerwiseRegressor",
+    "RandomFeaturesRegressor",
+    "regressor_class",
+]
 
-    _BASES: tuple[type, ...] = (_SkRegressor, _SkBase)
-
-    class _NotFittedError(NotFittedError, _SkNotFittedError):
-        """featlearn's NotFittedError that sklearn's checks also recognise as theirs."""
-except ImportError:  # pragma: no cover - exercised in a subprocess by the tests
-
-    class DataConversionWarning(UserWarning):
-        """A column-vector y was passed where a 1-D array was expected."""
-
-    _BASES = (object,)
-    _NotFittedError = NotFittedError
-
-__all__ = ["DataConversionWarning", "FeatlearnRegressor", "regressor_class"]
-
-
-class _InputTypeError(ConfigError, TypeError):
-    """X or y holds something that is not a number."""
+Dtype = Literal["float32", "float64"]
 
 
-def _seed_key(random_state: Any) -> jax.Array:
-    """The JAX key for ``random_state``: int seed, JAX key, numpy RNG, or None (OS entropy)."""
-    if isinstance(random_state, jax.Array):
-        return random_state
-    if random_state is None:
-        return jax.random.key(int(np.random.SeedSequence().generate_state(1)[0]))
-    if isinstance(random_state, np.random.Generator):
-        return jax.random.key(int(random_state.integers(2**31)))
-    if isinstance(random_state, np.random.RandomState):
-        return jax.random.key(int(random_state.randint(2**31)))
-    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
-        return jax.random.key(int(random_state))
-    raise ConfigError(
-        "random_state must be an int, a JAX key, a numpy Generator/RandomState or None; "
-        f"got {random_state!r}"
-    )
+class LayerwiseRegressor(_NamedRegressor):
+    """The layer-wise learner of Damian, Lee, Soltanolkotabi (COLT 2022) as an estimator.
 
-
-def _as_float_array(name: str, value: Any) -> np.ndarray:
-    """Dense real float array from array-likes; rejects sparse, complex, None and NaN/inf."""
-    if value is None:
-        raise ConfigError(f"this estimator requires {name} to be passed, but {name} is None")
-    if hasattr(value, "toarray") or hasattr(value, "tocsr"):
-        raise ConfigError(f"{name}: sparse input is not supported; pass a dense array")
-    arr = np.asarray(value)
-    if np.iscomplexobj(arr):
-        raise ConfigError(f"{name}: Complex data not supported; got dtype {arr.dtype}")
-    try:
-        arr = arr.astype(np.float64) if arr.dtype.kind not in "f" else arr
-    except (TypeError, ValueError) as exc:
-        raise _InputTypeError(f"{name} must hold numbers; got dtype {arr.dtype}: {exc}") from exc
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        raise ConfigError(
-            f"{name} must be finite: Input {name} contains NaN or inf "
-            f"({int(bad.sum())} non-finite value(s))"
-        )
-    return arr
-
-
-def _check_X(X: Any, n_features: int | None = None, owner: str = "the estimator") -> np.ndarray:
-    X = _as_float_array("X", X)
-    if X.ndim != 2:
-        raise ConfigError(
-            f"X must be a 2-D array (n_samples, n_features); got shape {X.shape}. "
-            "Reshape your data with X.reshape(-1, 1) for one feature or X.reshape(1, -1) for one sample"
-        )
-    if X.shape[1] < 1:
-        raise ConfigError(f"X has 0 feature(s) (shape={X.shape}) while a minimum of 1 is required.")
-    if n_features is not None and X.shape[1] != n_features:
-        raise ConfigError(
-            f"X has {X.shape[1]} features, but {owner} is expecting {n_features} features as input"
-        )
-    return X
-
-
-def _check_y(y: Any, n: int) -> np.ndarray:
-    if y is None:
-        raise ConfigError("this estimator requires y to be passed, but the target y is None")
-    y = _as_float_array("y", y)
-    if y.ndim == 2 and y.shape[1] == 1:
-        warnings.warn(
-            "A column-vector y was passed when a 1d array was expected. Please change the shape "
-            "of y to (n_samples,), for example using ravel().",
-            DataConversionWarning,
-            stacklevel=3,
-        )
-        y = y.ravel()
-    if y.ndim != 1:
-        raise ConfigError(f"y should be a 1d array of shape (n_samples,); got shape {y.shape}")
-    if y.shape[0] != n:
-        raise ConfigError(f"X and y must have the same number of samples; got {n} and {y.shape[0]}")
-    return y
-
-
-def _learner_dtype(learner) -> type:
-    return np.float64 if getattr(learner.config, "dtype", "float32") == "float64" else np.float32
-
-
-class _Regressor(*_BASES):
-    """Shared fit/predict/score of the wrappers; subclasses say which learner and which options."""
-
-    _learner_name: ClassVar[str | None] = None
-
-    def _learner_and_options(self) -> tuple[str, dict[str, Any]]:
-        raise NotImplementedError
-
-    def fit(self, X, y, *, X_val=None, y_val=None) -> _Regressor:
-        """Fit the learner on X (n, d), y (n,) with the key from ``random_state``; returns self.
-
-        ``X_val``, ``y_val``: an optional validation set for the learner's hyperparameters (lambda,
-        early stopping); without it the learner holds out its ``val_fraction`` of the data.
-        """
-        X = _check_X(X)
-        y = _check_y(y, X.shape[0])
-        if X.shape[0] < 2:
-            raise ConfigError(f"fit needs at least 2 samples; got n_samples = {X.shape[0]}")
-        if (X_val is None) != (y_val is None):
-            raise ConfigError("X_val and y_val must be given together")
-        name, options = self._learner_and_options()
-        learner = make_learner(name, **options)
-        dtype = _learner_dtype(learner)
-        val = {}
-        if X_val is not None:
-            X_val = _check_X(X_val, X.shape[1], type(self).__name__)
-            val = {"X_val": X_val.astype(dtype), "y_val": _check_y(y_val, len(X_val)).astype(dtype)}
-        learner.fit(X.astype(dtype), y.astype(dtype), key=_seed_key(self.random_state), **val)
-        self.learner_ = learner
-        self.n_features_in_ = X.shape[1]
-        return self
-
-    def predict(self, X) -> np.ndarray:
-        """Predictions for X (n, d), a numpy array of shape (n,) in the learner's dtype."""
-        if not self.__sklearn_is_fitted__():
-            raise _NotFittedError(f"{type(self).__name__} is not fitted yet; call fit first")
-        X = _check_X(X, self.n_features_in_, type(self).__name__)
-        return np.asarray(self.learner_.predict(X.astype(_learner_dtype(self.learner_))))
-
-    def score(self, X, y, sample_weight=None) -> float:
-        """Coefficient of determination R^2 = 1 - sum w (y - yhat)^2 / sum w (y - ybar_w)^2."""
-        y = _check_y(y, np.shape(X)[0]).astype(np.float64)
-        pred = self.predict(X).astype(np.float64)
-        w = np.ones_like(y) if sample_weight is None else np.asarray(sample_weight, np.float64)
-        resid = np.sum(w * (y - pred) ** 2)
-        total = np.sum(w * (y - np.average(y, weights=w)) ** 2)
-        if total == 0:
-            return 1.0 if resid == 0 else 0.0
-        return float(1.0 - resid / total)
-
-    def diagnostics(self) -> dict[str, Any]:
-        """The fitted learner's diagnostics (e.g. first-layer weights ``W``, ``lambda``)."""
-        if not self.__sklearn_is_fitted__():
-            raise _NotFittedError(f"{type(self).__name__} is not fitted yet; call fit first")
-        return self.learner_.diagnostics()
-
-    def __sklearn_is_fitted__(self) -> bool:
-        return hasattr(self, "learner_")
-
-    if _BASES == (object,):  # pragma: no cover - without sklearn
-
-        def __repr__(self) -> str:
-            args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-            return f"{type(self).__name__}({args})"
-
-
-class FeatlearnRegressor(_Regressor):
-    """Any registered learner as an estimator: ``FeatlearnRegressor("random-features", width=64)``.
+    One large gradient step on the first layer from a symmetric initialisation, then a ridge head
+    on the learned features (DESIGN section 3).
 
     Parameters
     ----------
-    learner : name in ``featlearn.learners.LEARNERS``
     random_state : int seed (default 0), JAX key, numpy Generator/RandomState, or None (OS entropy)
-    **options : fields of that learner's config (e.g. ``width``); validated at ``fit``
+    width, activation, eta1, reinit_bias, preprocess, split, head, gd_steps, gd_lr, lambda_min,
+    lambda_max, n_lambdas, val_fraction, dtype, block
+        The fields of ``featlearn.learners.LayerwiseConfig``, with its meanings and defaults.
     """
 
-    def __init__(self, learner: str = "layerwise", random_state: Any = 0, **options: Any) -> None:
-        self.learner = learner
+    _learner_name = "layerwise"
+
+    def __init__(
+        self,
+        *,
+        random_state: Any = 0,
+        width: int = 1000,
+        activation: str = "relu",
+        eta1: float | None = None,
+        reinit_bias: bool = False,
+        preprocess: bool = True,
+        split: bool = False,
+        head: Literal["ridge", "gd"] = "ridge",
+        gd_steps: int = 1000,
+        gd_lr: float | None = None,
+        lambda_min: float = 1e-6,
+        lambda_max: float = 10.0,
+        n_lambdas: int = 29,
+        val_fraction: float = 0.2,
+        dtype: Dtype = "float32",
+        block: int = 4096,
+    ) -> None:
         self.random_state = random_state
-        self.options = options
-
-    def _learner_and_options(self) -> tuple[str, dict[str, Any]]:
-        return self.learner, dict(self.options)
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        return {"learner": self.learner, "random_state": self.random_state, **self.options}
-
-    def set_params(self, **params: Any) -> FeatlearnRegressor:
-        for key in ("learner", "random_state"):
-            if key in params:
-                setattr(self, key, params.pop(key))
-        if params and isinstance(self.learner, str) and self.learner in LEARNERS:
-            known = {f.name for f in dataclasses.fields(LEARNERS[self.learner].Config)}
-            unknown = sorted(set(params) - known)
-            if unknown:
-                raise ConfigError(
-                    f"{self.learner} got unknown option(s) {unknown}; known options: {sorted(known)}"
-                )
-        self.options = {**self.options, **params}
-        return self
+        self.width = width
+        self.activation = activation
+        self.eta1 = eta1
+        self.reinit_bias = reinit_bias
+        self.preprocess = preprocess
+        self.split = split
+        self.head = head
+        self.gd_steps = gd_steps
+        self.gd_lr = gd_lr
+        self.lambda_min = lambda_min
+        self.lambda_max = lambda_max
+        self.n_lambdas = n_lambdas
+        self.val_fraction = val_fraction
+        self.dtype = dtype
+        self.block = block
 
 
-class _NamedRegressor(_Regressor):
-    """Base of the generated per-learner classes: parameters are the config fields + random_state."""
+class GiantStepRegressor(_NamedRegressor):
+    """The giant-step variant (Dandi et al. 2023) as an estimator: one step of size ``eta`` on the
+    first layer from a non-symmetric initialisation, then a ridge head with fixed ``lam``.
 
-    def _param_names(self) -> list[str]:
-        return [
-            "random_state",
-            *(f.name for f in dataclasses.fields(LEARNERS[self._learner_name].Config)),
-        ]
+    Parameters
+    ----------
+    random_state : int seed (default 0), JAX key, numpy Generator/RandomState, or None (OS entropy)
+    width, activation, eta, lam, preprocess, split, dtype, block
+        The fields of ``featlearn.learners.GiantStepConfig``, with its meanings and defaults.
+    """
 
-    def _learner_and_options(self) -> tuple[str, dict[str, Any]]:
-        params = self.get_params()
-        params.pop("random_state")
-        return self._learner_name, params
+    _learner_name = "giant-step"
 
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self._param_names()}
+    def __init__(
+        self,
+        *,
+        random_state: Any = 0,
+        width: int = 1000,
+        activation: str = "relu",
+        eta: float | None = None,
+        lam: float = 1e-3,
+        preprocess: bool = True,
+        split: bool = False,
+        dtype: Dtype = "float32",
+        block: int = 4096,
+    ) -> None:
+        self.random_state = random_state
+        self.width = width
+        self.activation = activation
+        self.eta = eta
+        self.lam = lam
+        self.preprocess = preprocess
+        self.split = split
+        self.dtype = dtype
+        self.block = block
 
-    def set_params(self, **params: Any) -> _NamedRegressor:
-        unknown = sorted(set(params) - set(self._param_names()))
-        if unknown:
-            raise ConfigError(
-                f"{type(self).__name__} got unknown parameter(s) {unknown}; "
-                f"known parameters: {sorted(self._param_names())}"
-            )
-        for key, value in params.items():
-            setattr(self, key, value)
-        return self
+
+class RandomFeaturesRegressor(_NamedRegressor):
+    """Random features as an estimator: ridge on sigma(W0 x + b0), the first layer frozen at its
+    symmetric initialisation -- the kernel regime at finite width (DESIGN section 4).
+
+    Parameters
+    ----------
+    random_state : int seed (default 0), JAX key, numpy Generator/RandomState, or None (OS entropy)
+    width, activation, preprocess, lam, lambda_min, lambda_max, n_lambdas, val_fraction, dtype
+        The fields of ``featlearn.learners.RandomFeaturesConfig``, with its meanings and defaults.
+    """
+
+    _learner_name = "random-features"
+
+    def __init__(
+        self,
+        *,
+        random_state: Any = 0,
+        width: int = 1000,
+        activation: str = "relu",
+        preprocess: bool = True,
+        lam: float | None = None,
+        lambda_min: float = 1e-6,
+        lambda_max: float = 10.0,
+        n_lambdas: int = 29,
+        val_fraction: float = 0.2,
+        dtype: Dtype = "float32",
+    ) -> None:
+        self.random_state = random_state
+        self.width = width
+        self.activation = activation
+        self.preprocess = preprocess
+        self.lam = lam
+        self.lambda_min = lambda_min
+        self.lambda_max = lambda_max
+        self.n_lambdas = n_lambdas
+        self.val_fraction = val_fraction
+        self.dtype = dtype
 
 
-def _class_name(learner: str) -> str:
-    return "".join(part.capitalize() for part in learner.replace("_", "-").split("-")) + "Regressor"
+class KernelRidgeRegressor(_NamedRegressor):
+    """Kernel ridge with the network's NTK or NNGP, a polynomial or an RBF kernel, as an
+    estimator; exact or Nyström solves (DESIGN sections 4-5).
+
+    The ``oracle`` variant needs the target's U, which an sklearn ``fit(X, y)`` does not carry:
+    use ``featlearn.learners.KernelRidgeLearner`` for it.
+
+    Parameters
+    ----------
+    random_state : int seed (default 0), JAX key, numpy Generator/RandomState, or None (OS entropy)
+    kernel, activation, q, bandwidth, oracle, solver, centers, max_bytes, lambda_min, lambda_max,
+    n_lambdas, val_fraction, cg_tol, cg_max_iter, dtype
+        The fields of ``featlearn.learners.KernelRidgeConfig``, with its meanings and defaults.
+    """
+
+    _learner_name = "kernel-ridge"
+
+    def __init__(
+        self,
+        *,
+        random_state: Any = 0,
+        kernel: Literal["ntk", "nngp", "poly", "rbf"] = "ntk",
+        activation: str = "relu",
+        q: int = 2,
+        bandwidth: float = 1.0,
+        oracle: bool = False,
+        solver: Literal["auto", "exact", "nystrom"] = "auto",
+        centers: int | None = None,
+        max_bytes: int = 4 * 2**30,
+        lambda_min: float = 1e-8,
+        lambda_max: float = 10.0,
+        n_lambdas: int = 10,
+        val_fraction: float = 0.2,
+        cg_tol: float = 1e-7,
+        cg_max_iter: int = 50,
+        dtype: Dtype = "float64",
+    ) -> None:
+        self.random_state = random_state
+        self.kernel = kernel
+        self.activation = activation
+        self.q = q
+        self.bandwidth = bandwidth
+        self.oracle = oracle
+        self.solver = solver
+        self.centers = centers
+        self.max_bytes = max_bytes
+        self.lambda_min = lambda_min
+        self.lambda_max = lambda_max
+        self.n_lambdas = n_lambdas
+        self.val_fraction = val_fraction
+        self.cg_tol = cg_tol
+        self.cg_max_iter = cg_max_iter
+        self.dtype = dtype
 
 
-def _make_class(learner: str) -> type[_NamedRegressor]:
-    """A named estimator class whose __init__ signature lists the learner's options."""
-    fields = dataclasses.fields(LEARNERS[learner].Config)
-    params = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-    params.append(inspect.Parameter("random_state", inspect.Parameter.KEYWORD_ONLY, default=0))
-    for f in fields:
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-        params.append(inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=default))
-    signature = inspect.Signature(params)
+class FullTrainingRegressor(_NamedRegressor):
+    """The two-layer network with all layers trained by Adam or SGD (optax) and early stopping on
+    validation data, as an estimator (DESIGN section 4).
 
-    def __init__(self, **kwargs: Any) -> None:
-        bound = signature.bind(self, **kwargs)
-        bound.apply_defaults()
-        for key, value in list(bound.arguments.items())[1:]:
-            setattr(self, key, value)
+    Parameters
+    ----------
+    random_state : int seed (default 0), JAX key, numpy Generator/RandomState, or None (OS entropy)
+    width, activation, preprocess, optimizer, learning_rate, weight_decay, batch_size, max_epochs,
+    eval_every, patience, min_delta, val_fraction, dtype
+        The fields of ``featlearn.learners.FullTrainingConfig``, with its meanings and defaults.
+    """
 
-    __init__.__signature__ = signature
-    name = _class_name(learner)
-    doc = (
-        f"The ``{learner}`` learner as a scikit-learn estimator.\n\n"
-        f"Parameters: ``random_state`` (int seed, default 0) and the fields of "
-        f"{LEARNERS[learner].Config.__name__}, with the same defaults.\n\n"
-        f"{LEARNERS[learner].Config.__doc__ or ''}"
+    _learner_name = "full-training"
+
+    def __init__(
+        self,
+        *,
+        random_state: Any = 0,
+        width: int = 1000,
+        activation: str = "relu",
+        preprocess: bool = True,
+        optimizer: Literal["adam", "sgd"] = "adam",
+        learning_rate: float | None = None,
+        weight_decay: float = 0.0,
+        batch_size: int | None = 128,
+        max_epochs: int = 500,
+        eval_every: int = 1,
+        patience: int = 20,
+        min_delta: float = 1e-4,
+        val_fraction: float = 0.2,
+        dtype: Dtype = "float32",
+    ) -> None:
+        self.random_state = random_state
+        self.width = width
+        self.activation = activation
+        self.preprocess = preprocess
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.eval_every = eval_every
+        self.patience = patience
+        self.min_delta = min_delta
+        self.val_fraction = val_fraction
+        self.dtype = dtype
+
+
+_CLASSES: dict[str, type[_NamedRegressor]] = {
+    cls._learner_name: cls
+    for cls in (
+        LayerwiseRegressor,
+        GiantStepRegressor,
+        RandomFeaturesRegressor,
+        KernelRidgeRegressor,
+        FullTrainingRegressor,
     )
-    cls = type(
-        name, (_NamedRegressor,), {"__init__": __init__, "__doc__": doc, "_learner_name": learner}
-    )
-    cls.__module__ = __name__
-    __init__.__qualname__ = f"{name}.__init__"
-    return cls
+}
 
 
 def regressor_class(learner: str) -> type[_Regressor]:
-    """The named estimator class of the registered ``learner`` (built and cached on first use)."""
+    """The named estimator class of the registered ``learner`` (e.g. ``LayerwiseRegressor``).
+
+    A learner registered without a named class here (e.g. a user's own) runs as
+    ``FeatlearnRegressor(learner, **options)``.
+    """
     if learner not in LEARNERS:
         raise ConfigError(f"learner must be one of {sorted(LEARNERS)}; got {learner!r}")
-    name = _class_name(learner)
-    cls = globals().get(name)
-    if cls is None or getattr(cls, "_learner_name", None) != learner:
-        cls = globals()[name] = _make_class(learner)
-    return cls
-
-
-for _name in sorted(LEARNERS):
-    __all__.append(regressor_class(_name).__name__)
+    if learner not in _CLASSES:
+        raise ConfigError(
+            f"learner {learner!r} has no named estimator class (those with one: "
+            f"{sorted(_CLASSES)}); use FeatlearnRegressor({learner!r}, **options)"
+        )
+    return _CLASSES[learner]
