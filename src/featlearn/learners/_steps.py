@@ -4,6 +4,7 @@ the ridge head on sigma(Wx + b) and prediction. Each is a pure function of array
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from functools import partial
 
@@ -14,7 +15,7 @@ import numpy as np
 from featlearn._errors import ConfigError, NumericalError
 from featlearn.networks import Activation
 from featlearn.solvers import RidgePath, accumulate_gram, lambda_grid, select_lambda
-from featlearn.targets import Stream
+from featlearn.targets import ArrayStream, DataStream, Stream
 
 __all__ = [
     "HeadOptions",
@@ -153,5 +154,30 @@ def split_validation(stream: Stream, validation, fraction: float):
         return stream, validation
     if not 0.0 < fraction < 1.0:
         raise ConfigError(f"val_fraction must be in (0, 1); got {fraction}")
-    train, held = stream.split(int(round(stream.n * (1.0 - fraction))))
-    return train, held.materialize()
+    n_train = int(round(stream.n * (1.0 - fraction)))
+    if not 1 <= n_train < stream.n:
+        raise ConfigError(
+            f"val_fraction = {fraction} leaves no training or no validation sample of n = {stream.n}"
+        )
+    return _first_rows(stream, n_train), _rows_from(stream, n_train)
+
+
+def _first_rows(stream: Stream, n: int) -> Stream:
+    """The stream's first n rows as a stream: a keyed stream is cut where it stands (its rows do
+    not depend on its length), user arrays are sliced."""
+    if isinstance(stream, DataStream):
+        return dataclasses.replace(stream, n=n)
+    X, y = stream.materialize()
+    return ArrayStream(np.asarray(X)[:n], np.asarray(y)[:n], block=stream.block)
+
+
+def _rows_from(stream: Stream, start: int) -> tuple[jnp.ndarray, jnp.ndarray]:
+    """Rows start, start + 1, ... of the stream, materialised (one pass, bounded memory)."""
+    Xs, ys, seen = [], [], 0
+    for X, y in stream:
+        lo = max(start - seen, 0)
+        if lo < X.shape[0]:
+            Xs.append(X[lo:])
+            ys.append(y[lo:])
+        seen += X.shape[0]
+    return jnp.concatenate(Xs), jnp.concatenate(ys)
