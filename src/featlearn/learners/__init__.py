@@ -5,13 +5,9 @@
 
 from featlearn.learners._base import LEARNERS, Learner, NotFittedError, make_learner, register
 from featlearn.learners._full_training import FullTrainingConfig, FullTrainingLearner
+from featlearn.learners._giant_step import GiantStepConfig, GiantStepLearner
 from featlearn.learners._kernel_ridge import KernelRidgeConfig, KernelRidgeLearner
-from featlearn.learners._layerwise import (
-    GiantStepConfig,
-    GiantStepLearner,
-    LayerwiseConfig,
-    LayerwiseLearner,
-)
+from featlearn.learners._layerwise import LayerwiseConfig, LayerwiseLearner
 from featlearn.learners._random_features import RandomFeaturesConfig, RandomFeaturesLearner
 
 __all__ = [

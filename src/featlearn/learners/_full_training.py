@@ -22,7 +22,7 @@ import optax
 
 from featlearn._errors import ConfigError, NumericalError, check_int, check_real
 from featlearn.learners._base import DTYPES, check_common, register
-from featlearn.learners._layerwise import _check_stream, _NetworkLearner
+from featlearn.learners._network import _check_stream, _NetworkLearner
 from featlearn.learners._steps import linear_part, split_validation
 from featlearn.networks import Activation, TwoLayerParams, forward, get_activation, init_symmetric
 from featlearn.targets import Stream

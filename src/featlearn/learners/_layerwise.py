@@ -1,29 +1,27 @@
-"""The layer-wise algorithm of Damian, Lee and Soltanolkotabi (2022), DESIGN section 3,
-and its giant-step variant (Dandi et al. 2023)."""
+"""The layer-wise algorithm of Damian, Lee and Soltanolkotabi (2022), DESIGN section 3."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from featlearn._errors import ConfigError, check_int, check_real
-from featlearn.learners._base import DTYPES, Learner, check_common, register
+from featlearn.learners._base import DTYPES, check_common, register
+from featlearn.learners._network import _check_stream, _NetworkLearner, normalised_eta
 from featlearn.learners._steps import (
     HeadOptions,
     first_layer_gradient,
     linear_part,
-    network_predict,
     ridge_head,
     split_validation,
 )
-from featlearn.networks import get_activation, init_giant_step, init_symmetric
+from featlearn.networks import get_activation, init_symmetric
 from featlearn.targets import Stream
 
-__all__ = ["GiantStepConfig", "GiantStepLearner", "LayerwiseConfig", "LayerwiseLearner"]
+__all__ = ["LayerwiseConfig", "LayerwiseLearner"]
 
 
 @dataclass(frozen=True)
@@ -81,32 +79,6 @@ class LayerwiseConfig:
         )
 
 
-def _check_stream(stream: Stream, dtype) -> None:
-    if stream.dtype != dtype:
-        raise ConfigError(
-            f"data dtype must match the learner's dtype {jnp.dtype(dtype).name}; got {jnp.dtype(stream.dtype).name}"
-        )
-
-
-class _NetworkLearner(Learner):
-    """Shared prediction and diagnostics of learners whose model is alpha + beta.x + f_theta(x)."""
-
-    def _predict(self, X):
-        return network_predict(
-            self.W_, self.b_, self.a_, self.alpha_, self.beta_, X, self.activation_
-        )
-
-    def diagnostics(self) -> dict[str, Any]:
-        self._check_fitted()
-        return {
-            "W": np.asarray(self.W_),
-            "b": np.asarray(self.b_),
-            "a": np.asarray(self.a_),
-            "lambda": self.lambda_,
-            "eta1": getattr(self, "eta1_", None),
-        }
-
-
 @register("layerwise")
 class LayerwiseLearner(_NetworkLearner):
     """Layer-wise training: one large step on W from symmetric init, then a ridge head.
@@ -130,9 +102,7 @@ class LayerwiseLearner(_NetworkLearner):
         W, eta1 = self._first_layer_step(params, step_data, alpha, beta, act)
         b = self._biases(params.b, k_bias)
         a, lam = ridge_head(W, b, act, head_data, alpha, beta, validation, cfg.head_options())
-        self.W_, self.b_, self.a_ = W, b, jnp.asarray(a, dtype)
-        self.alpha_, self.beta_, self.lambda_, self.eta1_ = alpha, beta, lam, eta1
-        self.activation_, self.d_, self.dtype_ = act, stream.d, dtype
+        self._set_network(W, b, a, alpha, beta, lam, act, stream.d, dtype, eta1)
         return self
 
     def _first_layer_step(self, params, stream, alpha, beta, act):
@@ -141,9 +111,7 @@ class LayerwiseLearner(_NetworkLearner):
         half = params.width // 2
         W0, b0 = params.W[:half], params.b[:half]
         G = first_layer_gradient(W0, b0, params.a[:half], stream, alpha, beta, act, f_is_zero=True)
-        eta1 = self.config.eta1
-        if eta1 is None:
-            eta1 = float(1.0 / jnp.sqrt(jnp.mean(jnp.sum(G.astype(jnp.float64) ** 2, axis=1))))
+        eta1 = self.config.eta1 if self.config.eta1 is not None else normalised_eta(G)
         W = -eta1 * G
         return jnp.concatenate([W, -W]), eta1
 
@@ -153,59 +121,3 @@ class LayerwiseLearner(_NetworkLearner):
         half = b0.shape[0] // 2
         b = jax.random.normal(key, (half,), dtype=b0.dtype)
         return jnp.concatenate([b, b])
-
-
-@dataclass(frozen=True)
-class GiantStepConfig:
-    """Options of the giant-step variant (Dandi et al. 2023).
-
-    width : neurons m (no pairing); a ~ N(0, 1/m), no biases
-    eta : step size of W <- W0 - eta grad_W L; None = the value making mean_j |w_j - w_j^0|^2 = 1
-    lam : fixed ridge penalty of the head (absolute, on Phi^T Phi / n)
-    other fields as in LayerwiseConfig
-    """
-
-    width: int = 1000
-    activation: str = "relu"
-    eta: float | None = None
-    lam: float = 1e-3
-    preprocess: bool = True
-    split: bool = False
-    dtype: Literal["float32", "float64"] = "float32"
-    block: int = 4096
-
-    def __post_init__(self) -> None:
-        check_int("width", self.width, minimum=1)
-        get_activation(self.activation)
-        if self.eta is not None:
-            check_real("eta", self.eta, minimum=0.0, strict=True)
-        check_real("lam", self.lam, minimum=0.0, strict=True)
-        if self.dtype not in DTYPES:
-            raise ConfigError(f"dtype must be 'float32' or 'float64'; got {self.dtype!r}")
-        check_int("block", self.block, minimum=1)
-
-
-@register("giant-step")
-class GiantStepLearner(_NetworkLearner):
-    """One giant gradient step on W from a non-symmetric init, then a ridge head with fixed lambda."""
-
-    Config = GiantStepConfig
-
-    def fit_stream(self, stream: Stream, *, key: jax.Array, validation=None) -> GiantStepLearner:
-        cfg, dtype = self.config, DTYPES[self.config.dtype]
-        _check_stream(stream, dtype)
-        step_data, head_data = stream.split(stream.n // 2) if cfg.split else (stream, stream)
-        act = get_activation(cfg.activation)
-        alpha, beta = linear_part(stream, enabled=cfg.preprocess)
-        p = init_giant_step(cfg.width, stream.d, key=key, dtype=dtype)
-        G = first_layer_gradient(p.W, p.b, p.a, step_data, alpha, beta, act, f_is_zero=False)
-        eta = cfg.eta
-        if eta is None:
-            eta = float(1.0 / jnp.sqrt(jnp.mean(jnp.sum(G.astype(jnp.float64) ** 2, axis=1))))
-        W = p.W - eta * G
-        opts = HeadOptions(fixed_lambda=cfg.lam)
-        a, lam = ridge_head(W, p.b, act, head_data, alpha, beta, None, opts)
-        self.W_, self.b_, self.a_ = W, p.b, jnp.asarray(a, dtype)
-        self.alpha_, self.beta_, self.lambda_, self.eta1_ = alpha, beta, lam, eta
-        self.activation_, self.d_, self.dtype_ = act, stream.d, dtype
-        return self

@@ -14,7 +14,7 @@ import jax.numpy as jnp
 
 from featlearn._errors import check_real
 from featlearn.learners._base import DTYPES, check_common, register
-from featlearn.learners._layerwise import _check_stream, _NetworkLearner
+from featlearn.learners._network import _check_stream, _NetworkLearner
 from featlearn.learners._steps import HeadOptions, linear_part, ridge_head, split_validation
 from featlearn.networks import get_activation, init_symmetric
 from featlearn.targets import Stream
