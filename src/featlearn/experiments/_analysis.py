@@ -208,10 +208,23 @@ def fit_exponent(
     return ExponentFit(float(k), float(c), float(lo), float(hi), P, "residual-bootstrap", level)
 
 
-def _cell_medians(group: pd.DataFrame, dcol, x, y, rng, n_boot) -> dict[float, tuple]:
-    """Per d: grid xs and bootstrap medians (n_boot, X) from seeds resampled inside each cell."""
+def _paired_medians(dgroup: pd.DataFrame, pair, x, y, rng, n_boot) -> tuple:
+    """Grid xs and bootstrap medians (n_boot, X) from whole curves (one per value of ``pair``)
+    resampled together: a paired curve's points share their randomness, so they move as one."""
+    table = dgroup.pivot_table(index=pair, columns=x, values=y, aggfunc="median").sort_index(axis=1)
+    vals = table.to_numpy(np.float64)  # (curves, X), NaN where a cell failed
+    idx = rng.integers(0, vals.shape[0], size=(n_boot, vals.shape[0]))
+    return table.columns.to_numpy(np.float64), np.nanmedian(vals[idx], axis=1)
+
+
+def _cell_medians(group: pd.DataFrame, dcol, x, y, rng, n_boot, pair=None) -> dict[float, tuple]:
+    """Per d: grid xs and bootstrap medians (n_boot, X) from seeds resampled inside each cell,
+    or from whole paired curves when ``pair`` names the column that identifies a curve."""
     out = {}
     for dval, dgroup in group.groupby(dcol, sort=True):
+        if pair is not None:
+            out[float(dval)] = _paired_medians(dgroup, pair, x, y, rng, n_boot)
+            continue
         xs, cols = [], []
         for xval, cell in dgroup.groupby(x, sort=True):
             vals = cell[y].to_numpy(np.float64)
@@ -233,6 +246,7 @@ def fit_exponent_from_runs(
     n_boot: int = 1000,
     seed: int = 0,
     level: float = 0.9,
+    pair: str | None = None,
 ) -> pd.DataFrame:
     """Exponent per group of ``by`` with an interval from bootstrapping the replicates.
 
@@ -244,6 +258,9 @@ def fit_exponent_from_runs(
     range of the kept slopes; ``n_boot_used`` says how many were kept. With few replicates per
     cell (2-3) the interval reflects only that much seed variability: read it as a lower bound
     on the uncertainty. A group with fewer than 2 crossing d gets NaN k and method ``none``.
+    ``pair``: a column identifying paired curves (e.g. ``pair_seed``: one U, initialisation and
+    test set per (d, value), shared across n); when given and present, whole curves are resampled
+    instead of cells, keeping the pairing (method ``paired-bootstrap``).
 
     Returns
     -------
@@ -268,11 +285,14 @@ def fit_exponent_from_runs(
             rows.append((*key, *(np.nan,) * 4, crossed.size, "none", level, n_cens, 0))
             continue
         point = fit_exponent(sel[d], sel["n_star"], n_boot=1, level=level)
-        ks = _replicate_slopes(_cell_medians(group, d, x, y, rng, n_boot), eps, crossed)
+        paired = pair if pair is not None and pair in group and group[pair].notna().all() else None
+        curves = _cell_medians(group, d, x, y, rng, n_boot, paired)
+        ks = _replicate_slopes(curves, eps, crossed)
         lo, hi = np.quantile(ks, [(1 - level) / 2, (1 + level) / 2]) if ks.size else (np.nan,) * 2
         rows.append(
             (*key, point.k, point.intercept, float(lo), float(hi), point.n_points,
-             "replicate-bootstrap", level, n_cens, int(ks.size))
+             "paired-bootstrap" if paired else "replicate-bootstrap", level, n_cens,
+             int(ks.size))
         )  # fmt: skip
     cols = ["k", "intercept", "ci_low", "ci_high", "n_points", "method", "level", "n_censored"]
     return pd.DataFrame(rows, columns=[*by, *cols, "n_boot_used"])
