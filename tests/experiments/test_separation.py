@@ -33,7 +33,7 @@ def test_median_interval_of_nothing_is_nan():
 def _records():
     rows = []
     for d in (8, 16, 32):
-        for seed, scale in enumerate((0.9, 1.0, 1.2)):
+        for scale in (0.9, 1.0, 1.2):
             rows.append({"learner": "kernel-ridge", "d": d, "n": 8 * d * d,
                          "relative_risk": 0.1 * d**0.5 * scale,
                          "learned_fraction": [None, 1.0, 0.9, 1 - d / 64 * scale]})  # fmt: skip
