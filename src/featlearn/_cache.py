@@ -1,0 +1,51 @@
+"""JAX's persistent compilation cache for featlearn's command line and sweep workers.
+
+A ``featlearn fit`` compiles on the order of a hundred small XLA programs; without a cache every
+command pays that again (seconds). The CLI and every sweep worker call
+``configure_compilation_cache()`` once at start, which points JAX at a folder in the user's cache
+directory, shared by concurrent processes (JAX writes each entry to a temporary file and renames
+it, so readers never see a partial entry). The library itself never changes JAX's configuration
+on import: a user's own program decides.
+
+Where: ``$FEATLEARN_CACHE_DIR`` if set (``off`` disables the cache), else
+``$XDG_CACHE_HOME/featlearn/jax`` or ``~/.cache/featlearn/jax``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import jax
+
+__all__ = ["cache_dir", "configure_compilation_cache"]
+
+ENV = "FEATLEARN_CACHE_DIR"
+_OFF = ("off", "0", "none", "false", "")
+
+
+def cache_dir(explicit: str | os.PathLike | None = None) -> Path | None:
+    """The cache folder to use: ``explicit``, else $FEATLEARN_CACHE_DIR, else the user's cache
+    directory; None when disabled (``off``)."""
+    value = os.fspath(explicit) if explicit is not None else os.environ.get(ENV)
+    if value is not None:
+        return None if value.strip().lower() in _OFF else Path(value).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "featlearn" / "jax"
+
+
+def configure_compilation_cache(explicit: str | os.PathLike | None = None) -> Path | None:
+    """Turn JAX's persistent compilation cache on at ``cache_dir(explicit)`` (every program, however
+    quick to compile, since featlearn's are many and small). Returns the folder, or None when the
+    cache is disabled or the folder cannot be created (then JAX simply compiles as usual)."""
+    path = cache_dir(explicit)
+    if path is None:
+        return None
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    jax.config.update("jax_compilation_cache_dir", str(path))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+    return path
