@@ -14,6 +14,7 @@ __all__ = [
     "ConfigError",
     "FeatlearnError",
     "NumericalError",
+    "RuntimeFailure",
     "check_finite",
     "check_int",
     "check_real",
@@ -30,6 +31,11 @@ class ConfigError(FeatlearnError, ValueError):
 
 class NumericalError(FeatlearnError, ArithmeticError):
     """NaN, inf or a failed solve during a computation; the message names the step."""
+
+
+class RuntimeFailure(FeatlearnError, RuntimeError):
+    """The input was fine but the machine failed (disk full, a store that cannot be written,
+    workers lost); the CLI exits with status 1 instead of 2."""
 
 
 def check_int(name: str, value: Any, *, minimum: int | None = None, bound: str = "") -> int:

@@ -1,18 +1,25 @@
 """The ``featlearn`` command line: a thin layer over the library (DESIGN section 9).
 
 Every error featlearn raises on purpose (bad parameter, malformed file, numerical trouble) and
-every usage error prints one line to stderr and exits with status 2, never a traceback.
+every usage error prints one line to stderr and exits with status 2; a failure of the machine
+(disk full, ...) prints one line and exits with status 1; never a traceback (see ``main``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
+import os
+import re
+import sqlite3
 import sys
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 import typer
 
-from featlearn._errors import ConfigError, FeatlearnError
+from featlearn._errors import ConfigError, FeatlearnError, RuntimeFailure
 
 app = typer.Typer(
     name="featlearn",
@@ -171,6 +178,36 @@ def learners(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")
     )
 
 
+def _default_store(name: str) -> str:
+    """``NAME.db`` in the current folder, whatever the spec's name holds (``../``, ``/``...)."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).lstrip(".")
+    return f"{safe or 'sweep'}.db"
+
+
+def _dry_run(
+    spec: Any, store: str, only: str | None, retry: bool, max_cells: int, as_json: bool
+) -> None:
+    """Stream one line (or one JSON row) per cell and the counts: memory stays flat in the
+    number of cells. The store, if any, is only read."""
+    from featlearn.runtime import iter_plan
+
+    out, total, todo = sys.stdout, 0, 0
+    out.write('{"cells": [' if as_json else "")
+    for cell, status in iter_plan(spec, store, only=only, max_cells=max_cells):
+        row = {"hash": cell.hash, "replicate": cell.replicate, "status": status, "cell": cell.label}
+        if as_json:
+            out.write(("," if total else "") + json.dumps(row))
+        else:
+            out.write(f"{cell.short}  {status or 'to run':7s} {cell.label}\n")
+        total += 1
+        todo += status is None or (retry and status == "failed")
+    if as_json:
+        out.write(f'], "total": {total}, "to_run": {todo}}}\n')
+    else:
+        out.write(f"{total} cells, {todo} to run\n")
+    out.flush()
+
+
 @app.command()
 def sweep(
     spec: Annotated[str, typer.Argument(help="Sweep spec (TOML); see `featlearn.runtime`.")],
@@ -208,28 +245,30 @@ def sweep(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="List the cells and their status; run nothing.")
     ] = False,
+    allow_import: Annotated[
+        bool,
+        typer.Option(
+            "--allow-import",
+            help="Allow experiment = 'module:attr' (imports that module, running its code).",
+        ),
+    ] = False,
+    max_cells: Annotated[
+        int, typer.Option(help="Refuse specs with more cells than this (memory guard).")
+    ] = 1_000_000,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
 ) -> None:
-    """Run every cell of SPEC not yet in the store; resumable, exit status 1 if any cell failed."""
-    from featlearn.runtime import load_spec, plan_sweep, run_sweep
+    """Run every cell of SPEC not yet in the store; resumable, exit status 1 if any cell failed.
+
+    SIGINT, SIGTERM or SIGHUP stop the workers and keep every cell already stored (one line says
+    how many; exit status 128 + the signal's number)."""
+    from featlearn.runtime import check_experiment_ref, load_spec, run_sweep
 
     parsed = load_spec(spec, set_, replicates=replicates)
-    store = store or f"{parsed.name}.db"
+    check_experiment_ref(parsed.experiment, allow_import)
+    store = store or _default_store(parsed.name)
     if dry_run:
-        plan = plan_sweep(parsed, store, only=only)
-        rows = [
-            {"hash": c.hash, "replicate": c.replicate, "status": s, "cell": c.label}
-            for c, s in plan
-        ]
-        todo = sum(s is None or (retry_failed and s == "failed") for _, s in plan)
-        lines = [
-            f"{r['hash'][:12]}/{r['replicate']}  {r['status'] or 'to run':7s} {r['cell']}"
-            for r in rows
-        ]
-        _emit(
-            {"cells": rows, "to_run": todo}, as_json, [*lines, f"{len(plan)} cells, {todo} to run"]
-        )
+        _dry_run(parsed, store, only, retry_failed, max_cells, as_json)
         return
     options = {"cores": cores, "processes": processes, "memory": memory, "walltime": walltime}
     options |= {"queue": queue, "account": account, "job_extra_directives": job_extra}
@@ -243,6 +282,7 @@ def sweep(
         retry_failed=retry_failed,
         only=only,
         progress="quiet" if quiet or as_json else "auto",
+        max_cells=max_cells,
     )
     s = summary
     _emit(
@@ -260,6 +300,24 @@ def sweep(
         raise SystemExit(1)  # not a usage error: the cells' errors are stored and listed above
 
 
+# errnos that say the machine failed, not the path given: exit status 1, not 2
+_MACHINE = {errno.ENOSPC, errno.EFBIG, errno.EIO, errno.EDQUOT, errno.ENOMEM}
+
+
+@contextlib.contextmanager
+def _writing(target: str) -> Iterator[None]:
+    """Turn an OSError while writing ``target`` into one line: a bad output path (missing,
+    read-only, not a folder) is bad input (exit 2); a full disk is a runtime failure (exit 1)."""
+    try:
+        yield
+    except OSError as exc:
+        where = exc.filename or target
+        why = exc.strerror or str(exc)
+        if exc.errno in _MACHINE:
+            raise RuntimeFailure(f"cannot write {where}: {why}") from None
+        raise ConfigError(f"cannot write {where}: {why}") from None
+
+
 @app.command()
 def report(
     store: Annotated[str, typer.Argument(help="Results store written by `featlearn sweep`.")],
@@ -272,7 +330,8 @@ def report(
     """Write one self-contained HTML page (figures, tables) and each figure as PNG and PDF."""
     from featlearn.plots import write_report
 
-    result = write_report(store, out, eps=eps)
+    with _writing(out):
+        result = write_report(store, out, eps=eps)
     _emit(result, as_json, [f"report: {result['html']} ({len(result['figures'])} figures)"])
 
 
@@ -285,7 +344,54 @@ def export(
     """Export every stored cell (flattened config and metrics columns) to CSV or Parquet."""
     from featlearn.runtime import export as export_store
 
-    typer.echo(str(export_store(store, format, out)))
+    with _writing(out or "the export file"):
+        typer.echo(str(export_store(store, format, out)))
+
+
+store_app = typer.Typer(
+    help="Check a results store, or copy every readable cell of a damaged one into a new store.",
+    no_args_is_help=True,
+)
+app.add_typer(store_app, name="store")
+
+
+@store_app.command("check")
+def store_check(
+    store: Annotated[str, typer.Argument(help="Results store to check (only read).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Full SQLite integrity check of STORE; exit status 2 if it is damaged."""
+    from featlearn.runtime import check_store
+
+    result = check_store(store)
+    if as_json:
+        _emit(result, True, [])
+    if not result["ok"]:
+        raise ConfigError(
+            f"{store}: the store is damaged ({result['problems'][0]}); copy out every readable "
+            f"cell with: featlearn store repair {store} NEW.db"
+        )
+    line = f"{store}: ok, {result['cells']} cells ({result['ok_cells']} ok, {result['failed_cells']} failed)"
+    _emit(result, as_json, [] if as_json else [line])
+
+
+@store_app.command("repair")
+def store_repair(
+    store: Annotated[str, typer.Argument(help="Damaged results store (only read).")],
+    out: Annotated[str, typer.Argument(help="New store to write the readable cells into.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Copy every readable cell of STORE into the new store OUT; then sweep with --store OUT
+    re-runs only the cells that were lost."""
+    from featlearn.runtime import repair_store
+
+    s = repair_store(store, out)
+    lost = len(s.unreadable) + s.invalid
+    _emit(
+        s.to_dict(),
+        as_json,
+        [f"{store}: copied {s.recovered} cells to {out}; {lost} rows could not be read"],
+    )
 
 
 @app.command()
@@ -293,7 +399,7 @@ def reproduce(
     scale: Annotated[
         str,
         typer.Option(
-            help="small (about 5 min on 2 cores), large (far longer, not timed here; use --dask), or smoke (about a minute)."
+            help="small (about 10 min on 2 cores), large (far longer, not timed here; use --dask), or smoke (about a minute: checks the pipeline, shows no claim)."
         ),
     ] = "small",
     store: Annotated[
@@ -311,9 +417,10 @@ def reproduce(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
-    """Reproduce the paper's claims: sample-complexity exponents on dls-r2p3 (layer-wise vs NTK
-    kernel ridge vs random features) and transfer across d, ending in an HTML report."""
-    from featlearn._reproduce import reproduce as run
+    """Reproduce the paper's claims on dls-r2p3: the separation at a fixed budget n = 8 d^2
+    (layer-wise vs NTK kernel ridge vs random features, per-degree energy, kernel theory),
+    threshold exponents at one eps, and transfer across d, ending in an HTML report."""
+    from featlearn.reproduce import reproduce as run
 
     result = run(
         scale=scale,
@@ -324,6 +431,9 @@ def reproduce(
         progress="quiet" if quiet or as_json else "auto",
     )
     lines = [f"report: {result['report']['html']}", "claims, as measured:"]
+    if scale == "smoke":
+        lines.insert(0, "smoke size: this checks the pipeline end to end; at this size no claim "
+                        "can be shown, so 'NOT shown' below is expected")  # fmt: skip
     for v in result["claims"]["verdicts"]:
         lines.append(f"  [{'shown' if v['shown'] else 'NOT shown'}] {v['claim']}: {v['evidence']}")
     if not result["claims"]["verdicts"]:
@@ -331,31 +441,65 @@ def reproduce(
     _emit(result, as_json, lines)
 
 
-def _fail(message: str) -> None:
+def _fail(message: str, code: int = 2) -> None:
     typer.echo(f"featlearn: error: {message}", err=True)
-    raise SystemExit(2)
+    raise SystemExit(code)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc)
+    return text.splitlines()[0] if text.strip() else type(exc).__name__
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: run the app, turning expected errors into one line and exit code 2."""
+    """Console entry point: every failure ends in one line on stderr, never a traceback.
+
+    Exit status 2: bad input (ConfigError, usage errors, numerical trouble in the user's setup);
+    1: the machine failed (disk full, a store that cannot be written) or an unexpected error
+    (``FEATLEARN_TRACEBACK=1`` shows its traceback); 128 + N: stopped by signal N (SIGINT,
+    SIGTERM, SIGHUP), after keeping every cell already stored.
+    """
+    from featlearn.runtime import Interrupted, SweepInterrupted, handle_signals
+
     try:
-        code = app(args=argv, standalone_mode=False)
+        with handle_signals():
+            code = app(args=argv, standalone_mode=False)
+    except SweepInterrupted as exc:
+        _fail(str(exc), 128 + exc.signum)
+    except Interrupted as exc:
+        _fail(str(exc), 128 + exc.signum)
+    except KeyboardInterrupt:
+        _fail("interrupted by SIGINT", 130)
+    except RuntimeFailure as exc:
+        _fail(_first_line(exc), 1)
     except FeatlearnError as exc:
-        _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        _fail(_first_line(exc))
     except typer.Exit as exc:
         raise SystemExit(exc.exit_code) from None
-    except (typer.Abort, KeyboardInterrupt):
-        _fail("interrupted")
+    except typer.Abort:
+        _fail("interrupted", 130)
     except Exception as exc:
-        # click's usage errors (typer may vendor its own click): they carry format_message()
-        if not hasattr(exc, "format_message"):
-            raise
+        _unexpected(exc)
+    if isinstance(code, int) and code:  # typer.Exit(n) returns n when not standalone
+        raise SystemExit(code)
+
+
+def _unexpected(exc: Exception) -> None:
+    # click's usage errors (typer may vendor its own click): they carry format_message()
+    if hasattr(exc, "format_message"):
         if type(exc).__name__ == "NoArgsIsHelpError":
             typer.echo(exc.format_message())
             raise SystemExit(0) from None
         _fail(exc.format_message().splitlines()[0])
-    if isinstance(code, int) and code:  # typer.Exit(n) returns n when not standalone
-        raise SystemExit(code)
+    if os.environ.get("FEATLEARN_TRACEBACK"):
+        raise exc
+    if isinstance(exc, OSError | sqlite3.Error | MemoryError):
+        _fail(f"{type(exc).__name__}: {_first_line(exc)}", 1)
+    _fail(
+        f"unexpected {type(exc).__name__}: {_first_line(exc)} "
+        "(FEATLEARN_TRACEBACK=1 shows the traceback; please report it)",
+        1,
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -126,7 +126,7 @@ def test_only_runs_the_chosen_cell(tmp_path):
 
 def test_sweep_killed_with_sigkill_resumes_with_every_cell_once(tmp_path):
     spec, db = _spec(tmp_path, sleep=0.15), tmp_path / "kill.db"
-    proc = _cli("sweep", str(spec), "--store", str(db), "-q")
+    proc = _cli("sweep", "--allow-import", str(spec), "--store", str(db), "-q")
     deadline = time.monotonic() + 60
     stored = 0
     while time.monotonic() < deadline and proc.poll() is None:
@@ -144,7 +144,7 @@ def test_sweep_killed_with_sigkill_resumes_with_every_cell_once(tmp_path):
     assert proc.returncode == -9
     before = len(_rows(db))
     assert 5 <= before < 24, f"the sweep should have been killed mid-run; {before} rows stored"
-    resumed = _cli("sweep", str(spec), "--store", str(db), "--json")
+    resumed = _cli("sweep", "--allow-import", str(spec), "--store", str(db), "--json")
     out, err = resumed.communicate(timeout=120)
     assert resumed.returncode == 0, err
     summary = json.loads(out)
@@ -155,7 +155,7 @@ def test_sweep_killed_with_sigkill_resumes_with_every_cell_once(tmp_path):
 def test_two_sweeps_on_one_store_at_once(tmp_path):
     spec, db = _spec(tmp_path, sleep=0.05, replicates=3), tmp_path / "both.db"
     procs = [
-        _cli("sweep", str(spec), "--store", str(db), "--json", "--set", f"name={n}") for n in "ab"
+        _cli("sweep", "--allow-import", str(spec), "--store", str(db), "--json", "--set", f"name={n}") for n in "ab"
     ]
     results = [p.communicate(timeout=180) for p in procs]
     for proc, (_, err) in zip(procs, results, strict=True):

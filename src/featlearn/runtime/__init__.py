@@ -1,8 +1,10 @@
 """Runtime: sweeps of experiment cells, a resumable results store, executors (DESIGN section 8).
 
 The runtime knows nothing of feature learning: it looks an experiment up by name
-(``featlearn.experiments.EXPERIMENTS``, or ``"package.module:attribute"``), expands a spec into
-cells, runs them somewhere, and stores whatever flat record each returns.
+(``featlearn.experiments.EXPERIMENTS``, an installed plugin's ``featlearn.experiments`` entry
+point, or ``"package.module:attribute"``, which the CLI imports only with ``--allow-import``),
+expands a spec into cells lazily (at most ``max_cells``, default :data:`MAX_CELLS`), runs them
+somewhere, and stores whatever flat record each returns.
 
 Spec format (TOML)
 ------------------
@@ -63,16 +65,29 @@ from featlearn.runtime._cells import (
     canonical_json,
     cell_hash,
     cell_seed,
+    check_experiment_ref,
     execute_cell,
     resolve_experiment,
 )
 from featlearn.runtime._executors import DaskExecutor, InProcess, ProcessPool, make_executor
 from featlearn.runtime._export import export, results_frame
 from featlearn.runtime._progress import make_progress
-from featlearn.runtime._spec import Spec, apply_overrides, expand, load_spec, parse_spec
-from featlearn.runtime._store import Store
+from featlearn.runtime._repair import RepairSummary, check_store, repair_store
+from featlearn.runtime._signals import Interrupted, handle_signals
+from featlearn.runtime._spec import (
+    MAX_CELLS,
+    Spec,
+    apply_overrides,
+    expand,
+    iter_cells,
+    load_spec,
+    parse_spec,
+)
+from featlearn.runtime._store import Store, StoreDamaged
 from featlearn.runtime._sweep import (
+    SweepInterrupted,
     SweepSummary,
+    iter_plan,
     plan_sweep,
     rerun_cell,
     run_sweep,
@@ -80,26 +95,37 @@ from featlearn.runtime._sweep import (
 )
 
 __all__ = [
+    "MAX_CELLS",
     "Cell",
     "CellResult",
     "DaskExecutor",
     "InProcess",
+    "Interrupted",
     "ProcessPool",
+    "RepairSummary",
     "Spec",
     "Store",
+    "StoreDamaged",
+    "SweepInterrupted",
     "SweepSummary",
     "apply_overrides",
     "canonical_json",
     "cell_hash",
     "cell_seed",
+    "check_experiment_ref",
+    "check_store",
     "execute_cell",
     "expand",
     "export",
+    "handle_signals",
+    "iter_cells",
+    "iter_plan",
     "load_spec",
     "make_executor",
     "make_progress",
     "parse_spec",
     "plan_sweep",
+    "repair_store",
     "rerun_cell",
     "resolve_experiment",
     "results_frame",

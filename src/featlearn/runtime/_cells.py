@@ -30,6 +30,7 @@ __all__ = [
     "canonical_json",
     "cell_hash",
     "cell_seed",
+    "check_experiment_ref",
     "config_to_dict",
     "environment",
     "execute_cell",
@@ -82,28 +83,58 @@ def cell_seed(hash_: str, replicate: int) -> int:
     return int.from_bytes(digest[:4], "big") >> 1
 
 
-def resolve_experiment(ref: str, registry: Mapping[str, Any] | None = None) -> Any:
-    """The Experiment named ``ref``: a key of ``registry`` (default ``featlearn.experiments.EXPERIMENTS``)
-    or ``"package.module:attribute"`` naming an Experiment object (for experiments outside featlearn)."""
+PLUGIN_GROUP = "featlearn.experiments"
+
+
+def check_experiment_ref(ref: str, allow_import: bool) -> None:
+    """Refuse a ``"module:attr"`` experiment unless ``allow_import``: importing a module runs its
+    code, which a spec file alone must not be able to do (``--allow-import`` says the user wants it).
+    Registered names and installed plugins (entry points) need no permission."""
+    if ":" in ref and not allow_import:
+        raise ConfigError(
+            f"experiment {ref!r} names a Python module to import, which runs its code; "
+            f"pass --allow-import to run it, or install it as a {PLUGIN_GROUP!r} entry point"
+        )
+
+
+def _plugins() -> dict[str, Any]:
+    """Experiments that installed packages declare as entry points (loaded on lookup only)."""
+    from importlib.metadata import entry_points
+
+    return {ep.name: ep for ep in entry_points(group=PLUGIN_GROUP)}
+
+
+def _import_ref(ref: str) -> Any:
+    module_name, _, attr = ref.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(f"experiment {ref!r}: cannot import {module_name!r} ({exc})") from None
+    try:
+        return getattr(module, attr)
+    except AttributeError:
+        raise ConfigError(f"experiment {ref!r}: {module_name} has no {attr!r}") from None
+
+
+def resolve_experiment(
+    ref: str, registry: Mapping[str, Any] | None = None, *, allow_import: bool = True
+) -> Any:
+    """The Experiment named ``ref``: a key of ``registry`` (default
+    ``featlearn.experiments.EXPERIMENTS``), an installed plugin (an entry point of the group
+    ``featlearn.experiments``), or ``"package.module:attribute"`` naming an Experiment object,
+    imported only when ``allow_import`` (see :func:`check_experiment_ref`)."""
     if ":" in ref:
-        module_name, _, attr = ref.partition(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as exc:
-            raise ConfigError(
-                f"experiment {ref!r}: cannot import {module_name!r} ({exc})"
-            ) from None
-        try:
-            return getattr(module, attr)
-        except AttributeError:
-            raise ConfigError(f"experiment {ref!r}: {module_name} has no {attr!r}") from None
+        check_experiment_ref(ref, allow_import)
+        return _import_ref(ref)
     if registry is None:
         from featlearn.experiments import EXPERIMENTS as registry
-    if ref not in registry:
-        raise ConfigError(
-            f"experiment must be one of {sorted(registry)} or 'module:attr'; got {ref!r}"
-        )
-    return registry[ref]
+    if ref in registry:
+        return registry[ref]
+    plugins = _plugins()
+    if ref in plugins:
+        return plugins[ref].load()
+    known = sorted({*registry, *plugins})
+    raise ConfigError(f"experiment must be one of {known} or 'module:attr'; got {ref!r}")
 
 
 @dataclass(frozen=True)
@@ -257,5 +288,9 @@ def lost_cell(cell: Cell, attempts: int, why: str) -> CellResult:
 
 
 def warm_worker() -> None:
-    """Process-pool initializer: import featlearn's experiments (and JAX) once per worker."""
+    """Process-pool initializer: exit with the parent (see ``_signals.watch_parent``), and import
+    featlearn's experiments (and JAX) once per worker."""
+    from featlearn.runtime._signals import watch_parent
+
+    watch_parent()
     import featlearn.experiments  # noqa: F401

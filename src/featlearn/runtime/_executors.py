@@ -3,8 +3,9 @@
 - :class:`InProcess` (``--workers 0``): cells run one after another in this process.
 - :class:`ProcessPool` (``--workers N``): N long-lived spawned processes; each imports JAX once, so
   compiled functions stay warm across cells, and runs one BLAS thread (like Dask's workers). A
-  worker that dies takes the pool down; the cells then in flight are resubmitted to a fresh pool
-  (up to ``max_attempts`` tries, then stored as failed).
+  worker that dies takes the pool down, failing every cell in flight; those are re-run one at a
+  time, alone, on a fresh pool, and only a cell whose worker dies while it runs alone is charged
+  (after ``max_attempts`` such deaths it is stored as failed): innocent cells are never blamed.
 - :class:`DaskExecutor` (``--dask ADDRESS|local|slurm|pbs``): Dask distributed. A worker that dies
   mid-cell is handled by Dask's scheduler, which reruns the task elsewhere (up to
   ``distributed.scheduler.allowed-failures`` times; then the cell is stored as failed).
@@ -51,7 +52,7 @@ class InProcess:
         for cell in cells:
             yield execute_cell(cell, registry=self.registry)
 
-    def close(self) -> None:
+    def close(self, *, terminate: bool = False) -> None:
         pass
 
 
@@ -75,47 +76,73 @@ class ProcessPool:
         return ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=warm_worker)
 
     def map_unordered(self, cells: Iterable[Cell]) -> Iterator[CellResult]:
-        source, retry = iter(cells), deque()
-        pending: dict[Future, tuple[Cell, int]] = {}
-        window = 2 * self.workers
+        source, suspects = iter(cells), deque()
+        pending: dict[Future, tuple[Cell, int]] = {}  # future -> (cell, deaths charged to it)
         while True:
-            while len(pending) < window:
-                if retry:
-                    item = retry.popleft()
-                elif (cell := next(source, None)) is not None:
-                    item = (cell, 1)
-                else:
-                    break
-                try:
-                    pending[self._pool.submit(execute_cell, *item)] = item
-                except BrokenProcessPool:
-                    retry.appendleft(item)
-                    self._restart()
+            self._fill(source, suspects, pending)
             if not pending:
                 return
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            if any(_broken(f) for f in done):
-                wait(pending)  # a broken pool fails every future still in flight
-                done = set(pending)
-            for future in done:
-                cell, attempts = pending.pop(future)
-                if not _broken(future):
+            if not any(_broken(f) for f in done):
+                for future in done:
+                    pending.pop(future)
                     yield future.result()
-                elif attempts >= self.max_attempts:
-                    why = f"a pool worker died {attempts} times while this cell was in flight"
-                    yield lost_cell(cell, attempts, why)
-                else:
-                    retry.append((cell, attempts + 1))
-            if any(_broken(f) for f in done):
+                continue
+            wait(pending)  # a broken pool fails every future still in flight
+            yield from self._triage(pending, suspects)
+            pending.clear()
+            self._restart()
+
+    def _fill(
+        self, source: Iterator[Cell], suspects: deque, pending: dict[Future, tuple[Cell, int]]
+    ) -> None:
+        """Submit work: suspects of a worker death one at a time and alone, else new cells up to
+        two per worker (one running, one queued)."""
+        while (suspects and not pending) or (not suspects and len(pending) < 2 * self.workers):
+            item = suspects.popleft() if suspects else next(((c, 0) for c in source), None)
+            if item is None:
+                return
+            try:
+                pending[self._pool.submit(execute_cell, item[0], item[1] + 1)] = item
+            except BrokenProcessPool:
+                suspects.appendleft(item)
                 self._restart()
+
+    def _triage(
+        self, pending: dict[Future, tuple[Cell, int]], suspects: deque
+    ) -> Iterator[CellResult]:
+        """After the pool broke: yield what finished; charge the death to a cell only when it
+        was the one cell lost (it ran alone, or all others had finished); the others become
+        suspects, re-run one at a time without being charged."""
+        broken = [item for future, item in pending.items() if _broken(future)]
+        for future in pending:
+            if not _broken(future):
+                yield future.result()
+        if len(broken) != 1:
+            suspects.extend(broken)
+            return
+        cell, deaths = broken[0]
+        deaths += 1
+        if deaths >= self.max_attempts:
+            why = f"its worker process died each of the {deaths} times it ran alone"
+            yield lost_cell(cell, deaths, why)
+        else:
+            suspects.appendleft((cell, deaths))
 
     def _restart(self) -> None:
         logging.getLogger("featlearn.runtime").warning("a pool worker died; restarting the pool")
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._pool = self._new_pool()
 
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+    def close(self, *, terminate: bool = False) -> None:
+        """Shut the pool down; with ``terminate``, stop the cells now running (SIGTERM) instead
+        of waiting for them (an interrupted sweep)."""
+        if terminate:
+            # concurrent.futures has no public way to stop running tasks; its worker processes
+            # are in ``_processes`` (a stable attribute since Python 3.2).
+            for process in list((getattr(self._pool, "_processes", None) or {}).values()):
+                process.terminate()
+        self._pool.shutdown(wait=not terminate, cancel_futures=True)
 
 
 def _broken(future: Future) -> bool:
@@ -128,7 +155,8 @@ class DaskExecutor:
     Tiny cells are batched: the first tasks hold one cell each; later tasks hold as many cells as
     fit in about ``task_seconds`` (median cell time so far; at most ``max_batch``), so that the
     scheduler's per-task cost (a few ms) stays small against the compute. Results are still
-    yielded, and stored, one cell at a time. A batch whose worker dies is rerun whole by Dask.
+    yielded, and stored, one cell at a time. A batch whose worker died more often than Dask allows
+    is split into one task per cell, so that only the cell that kills its worker is stored failed.
     """
 
     def __init__(
@@ -159,13 +187,15 @@ class DaskExecutor:
         from distributed import as_completed
 
         window = self._window or max(16, 4 * self._threads())
-        source = iter(cells)
+        source, singles = iter(cells), deque()
         pending: dict[Any, list[Cell]] = {}
         running = as_completed()
         seconds: deque = deque(maxlen=64)
 
         def submit(size: int) -> None:
-            group = list(itertools.islice(source, size))
+            # Cells of a batch whose worker died are resubmitted one per task, so that only the
+            # cell that kills its worker exhausts Dask's allowed failures.
+            group = [singles.popleft()] if singles else list(itertools.islice(source, size))
             if group:
                 first = group[0]
                 key = (
@@ -181,14 +211,19 @@ class DaskExecutor:
             group = pending.pop(future)
             try:
                 results = future.result()
-            except Exception as exc:  # noqa: BLE001 - KilledWorker and friends: store as failed
-                results = [lost_cell(c, 1, f"{type(exc).__name__}: {exc}") for c in group]
+            except Exception as exc:  # noqa: BLE001 - KilledWorker and friends
+                results = []
+                if len(group) > 1:
+                    singles.extend(group)
+                else:
+                    results = [lost_cell(group[0], 1, f"{type(exc).__name__}: {exc}")]
             future.release()
             seconds.extend(r.seconds for r in results if r.status == "ok")
-            submit(self._batch(seconds))
+            for _ in range(1 + (not results) * len(group)):
+                submit(self._batch(seconds))
             yield from results
 
-    def close(self) -> None:
+    def close(self, *, terminate: bool = False) -> None:
         self.client.close()
         if self.cluster is not None:
             self.cluster.close()
@@ -252,6 +287,7 @@ def make_executor(
             dashboard_address=None,
             silence_logs=logging.ERROR,
         )
+        # Its worker processes watch this one themselves (distributed's monitor_parent thread).
         return DaskExecutor(Client(cluster), cluster, label=f"LocalCluster, {n} workers")
     if dask in _JOBQUEUE:
         cluster = _jobqueue_cluster(dask, jobs, cluster_options or {})

@@ -114,7 +114,7 @@ class Axis:
             return list(self.values)
         raw = self._raw()
         if self.times is not None:
-            factor = _evaluate(self.times, env, f"{self.where}.times")
+            factor = self._factor(env)
             raw = [x * factor for x in raw]
         if self.integer:
             out: list[Any] = []
@@ -125,6 +125,19 @@ class Axis:
                     out.append(int(round(x)))
             return [(x,) for x in out]
         return [(x if isinstance(x, int) else float(f"{x:.12g}"),) for x in raw]
+
+    def _factor(self, env: Mapping[str, Any]) -> float:
+        where = f"{self.where}.times"
+        try:
+            factor = _evaluate(self.times, env, where)
+        except (ArithmeticError, ValueError) as exc:  # 1/0, log(0), exp(1000)
+            point = {k: env[k] for k in sorted(self.depends_on) if k in env}
+            raise ConfigError(
+                f"{where}: {ast.unparse(self.times)!r} cannot be evaluated at {point} ({exc})"
+            ) from None
+        if isinstance(factor, complex) or not math.isfinite(factor):
+            raise ConfigError(f"{where}: {ast.unparse(self.times)!r} is {factor} at this point")
+        return factor
 
     def _raw(self) -> list[Any]:
         if self.kind == "values":

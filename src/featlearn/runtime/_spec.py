@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,15 @@ from featlearn._errors import ConfigError
 from featlearn.runtime._cells import Cell, cell_hash, cell_seed, config_to_dict, resolve_experiment
 from featlearn.runtime._grid import Axis, order_axes, parse_axes
 
-__all__ = ["Spec", "apply_overrides", "expand", "load_spec", "parse_spec"]
+__all__ = [
+    "MAX_CELLS",
+    "Spec",
+    "apply_overrides",
+    "expand",
+    "iter_cells",
+    "load_spec",
+    "parse_spec",
+]
 
 TOP_KEYS = ("name", "description", "experiment", "replicates", "base", "grid", "cases")
 
@@ -84,9 +92,15 @@ def load_spec(path: str | Path, sets: list[str] | None = None, **top: Any) -> Sp
     """Read and check a TOML spec; ``sets``/``top`` are CLI overrides (see :func:`apply_overrides`)."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"spec file not found: {path}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"spec must be a TOML file; {path} is a folder") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: a spec must be UTF-8 text; byte {exc.start} is not") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the spec ({exc.strerror or exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     data.setdefault("name", path.stem)
@@ -186,40 +200,69 @@ def _label(case: str | None, assigned: Mapping[str, Any]) -> str:
     return " ".join(parts + [f"{k}={v}" for k, v in assigned.items()])
 
 
-def expand(spec: Spec, registry: Mapping[str, Any] | None = None) -> list[Cell]:
-    """All cells of ``spec`` (grid points x replicates), each config validated by the experiment.
+MAX_CELLS = 1_000_000
 
-    Cells are ordered case by case, grid point by grid point (first axis outermost), replicate
-    innermost. Grid points whose resolved configs coincide (e.g. integer-rounded ranges that meet)
-    are kept once.
+
+def iter_cells(
+    spec: Spec, registry: Mapping[str, Any] | None = None, *, max_cells: int | None = MAX_CELLS
+) -> Iterator[Cell]:
+    """The cells of ``spec`` one at a time (see :func:`expand`), in constant memory per cell.
+
+    Raises ConfigError as soon as more than ``max_cells`` cells (None: no bound) are produced, so
+    a huge grid fails fast instead of exhausting memory.
     """
+    if max_cells is not None and (isinstance(max_cells, bool) or max_cells < 1):
+        raise ConfigError(f"--max-cells must be an integer >= 1; got {max_cells!r}")
     try:
         experiment = resolve_experiment(spec.experiment, registry)
     except ConfigError as exc:
         raise ConfigError(f"{spec.source}: {exc}") from None
-    cases: list[Case | None] = list(spec.cases) or [None]
-    cells: list[Cell] = []
-    seen: set[str] = set()
-    for case in cases:
-        fixed = _merge(spec.base, case.fields) if case else copy.deepcopy(spec.base)
-        axes = list(spec.axes)
-        if case:
-            replaced = {n for a in case.axes for n in a.names}
-            axes = [a for a in axes if not set(a.names) & replaced] + case.axes
-        for assigned in _points(axes, fixed, f"{spec.source}: grid"):
-            config = copy.deepcopy(fixed)
-            for key, value in assigned.items():
-                _set_dotted(config, key, value)
-            label = _label(case.name if case else None, assigned)
-            resolved = config_to_dict(
-                experiment.validate(config, source=f"{spec.source} [{label}]")
-            )
+    # 16 bytes of each grid point's hash (collisions ~ 2^-64 at 10^9 points), not its 64 hex
+    # digits: the set is most of the memory a streamed dry run needs.
+    seen: set[bytes] = set()
+    count = 0
+    for case in list(spec.cases) or [None]:
+        for label, config in _case_points(spec, case):
+            resolved = config_to_dict(experiment.validate(config, source=_where(spec, label)))
             hash_ = cell_hash(spec.experiment, resolved)
-            if hash_ in seen:
+            if (digest := bytes.fromhex(hash_[:32])) in seen:
                 continue
-            seen.add(hash_)
-            cells.extend(
-                Cell(spec.experiment, resolved, r, hash_, cell_seed(hash_, r), label)
-                for r in range(spec.replicates)
-            )
-    return cells
+            seen.add(digest)
+            for r in range(spec.replicates):
+                count += 1
+                if max_cells is not None and count > max_cells:
+                    raise ConfigError(
+                        f"{spec.source}: the sweep has more than max_cells = {max_cells} cells; "
+                        "shrink the grid or raise --max-cells"
+                    )
+                yield Cell(spec.experiment, resolved, r, hash_, cell_seed(hash_, r), label)
+
+
+def _where(spec: Spec, label: str) -> str:
+    return f"{spec.source} [{label}]" if label else spec.source
+
+
+def _case_points(spec: Spec, case: Case | None) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(label, config) of every grid point of one case (or of the spec without cases)."""
+    fixed = _merge(spec.base, case.fields) if case else copy.deepcopy(spec.base)
+    axes = list(spec.axes)
+    if case:
+        replaced = {n for a in case.axes for n in a.names}
+        axes = [a for a in axes if not set(a.names) & replaced] + case.axes
+    for assigned in _points(axes, fixed, f"{spec.source}: grid"):
+        config = copy.deepcopy(fixed)
+        for key, value in assigned.items():
+            _set_dotted(config, key, value)
+        yield _label(case.name if case else None, assigned), config
+
+
+def expand(
+    spec: Spec, registry: Mapping[str, Any] | None = None, *, max_cells: int | None = MAX_CELLS
+) -> list[Cell]:
+    """All cells of ``spec`` (grid points x replicates), each config validated by the experiment.
+
+    Cells are ordered case by case, grid point by grid point (first axis outermost), replicate
+    innermost. Grid points whose resolved configs coincide (e.g. integer-rounded ranges that meet)
+    are kept once. More than ``max_cells`` cells is a ConfigError (see :func:`iter_cells`).
+    """
+    return list(iter_cells(spec, registry, max_cells=max_cells))

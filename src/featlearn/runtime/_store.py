@@ -9,7 +9,9 @@ Guarantees
   retry. Two sweeps writing one store at once therefore never count a cell twice.
 - WAL with ``synchronous=NORMAL``: a committed cell survives the writing process being killed
   (SIGKILL); after a power loss the last few commits may be lost, never the database.
-- ``busy_timeout``: concurrent writers wait for each other instead of failing.
+- ``busy_timeout``, and retries of the switch to WAL: concurrent writers (and any number of sweeps
+  starting at once on a new store) wait for each other instead of failing.
+- Readers (``create=False``) open the file read-only and change nothing on disk; see ``_open``.
 
 SQLite must live on a local disk of the machine that writes it (not NFS); with Dask, workers never
 touch it: results return to the one client process that writes.
@@ -26,10 +28,18 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from featlearn._errors import ConfigError
+from featlearn._errors import ConfigError, RuntimeFailure
 from featlearn.runtime._cells import CellResult
+from featlearn.runtime._open import (
+    StoreDamaged,
+    open_read,
+    open_write,
+    retry_busy,
+    sqlite_error,
+    tables,
+)
 
-__all__ = ["COLUMNS", "Store"]
+__all__ = ["COLUMNS", "Store", "StoreDamaged"]
 
 SCHEMA_VERSION = "1"
 COLUMNS = (
@@ -84,46 +94,71 @@ _PUT = (
 
 
 class Store:
-    """A results store at ``path`` (created when ``create``; otherwise it must exist).
+    """A results store at ``path``: opened for writing when ``create``, read-only otherwise.
 
     Parameters
     ----------
     path : SQLite file.
-    create : create the file and schema if missing (sweeps); readers (report, export) pass False.
-    timeout : seconds a writer waits for another writer's transaction (busy timeout).
+    create : open for writing, creating the file and schema if missing (sweeps). With False the
+        store must exist and is opened read-only (report, export, dry runs): nothing on disk
+        changes, so a read-only folder or file reads fine.
+    timeout : seconds to wait for another process's lock (busy timeout, and the retries of
+        the switch to WAL).
+
+    Opening runs SQLite's ``PRAGMA quick_check``; a damaged file raises one ConfigError naming
+    ``featlearn store repair``. A SQLite file that is not a featlearn store is refused untouched.
     """
 
     def __init__(self, path: str | Path, *, create: bool = True, timeout: float = 120.0):
-        self.path = Path(path)
-        if not create and not self.path.is_file():
-            raise ConfigError(f"store not found: {self.path}")
-        if create:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path, self.readonly = Path(path), not create
+        conn = None
         try:
-            self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
-            self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute("PRAGMA synchronous = NORMAL")
-            if create:
-                with self._transaction():
-                    for statement in filter(str.strip, _SCHEMA.split(";")):
-                        self._conn.execute(statement)
-                    self._conn.execute(
-                        "INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,)
-                    )
+            if self.readonly:
+                conn = open_read(self.path, timeout)
+            else:
+                conn, new = open_write(self.path, timeout)
+            self._conn = conn
+            if not self.readonly and new:
+                retry_busy(self._create_schema, timeout)
             self._check_schema()
-        except sqlite3.DatabaseError as exc:
-            raise ConfigError(f"{self.path}: not a featlearn results store ({exc})") from None
+            self._quick_check()
+        except sqlite3.Error as exc:
+            if conn is not None:
+                conn.close()
+            raise sqlite_error(self.path, exc, writing=create) from None
+        except BaseException:
+            if conn is not None:
+                conn.close()
+            raise
+
+    def _create_schema(self) -> None:
+        with self._transaction():
+            for statement in filter(str.strip, _SCHEMA.split(";")):
+                self._conn.execute(statement)
+            self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
 
     def _check_schema(self) -> None:
-        try:
-            row = self._conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-        except sqlite3.OperationalError:
-            row = None
+        if not {"cells", "meta"} <= tables(self._conn):
+            found = sorted(tables(self._conn))
+            raise ConfigError(
+                f"{self.path}: not a featlearn results store "
+                f"({'an empty file' if not found else f'its tables: {found[:5]}'})"
+            )
+        row = self._conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
         if row is None or row[0] != SCHEMA_VERSION:
             raise ConfigError(
                 f"{self.path}: not a featlearn results store (schema {row and row[0]!r}; "
                 f"expected {SCHEMA_VERSION!r})"
+            )
+
+    def _quick_check(self) -> None:
+        # quick_check reads every page (seconds per GB) but not index-vs-table agreement; it
+        # catches the damaged pages that would otherwise pass silently until the next write.
+        problems = [r[0] for r in self._conn.execute("PRAGMA quick_check(3)")]
+        if problems != ["ok"]:
+            raise StoreDamaged(
+                f"{self.path}: the store is damaged (quick_check: {problems[0]}); copy out every "
+                f"readable cell with: featlearn store repair {self.path} NEW.db"
             )
 
     @contextlib.contextmanager
@@ -144,8 +179,19 @@ class Store:
         """
         row = asdict(result)
         row.update(sweep=sweep, written=time.time())
-        with self._transaction():
-            cur = self._conn.execute(_PUT, [row[c] for c in COLUMNS])
+        return self.put_row(row)
+
+    def put_row(self, row: dict[str, Any]) -> bool:
+        """Write one row given as ``{column: stored value}`` (JSON columns as text); see put."""
+        if self.readonly:
+            raise ConfigError(f"{self.path}: opened read-only; cannot store a cell")
+        try:
+            with self._transaction():
+                cur = self._conn.execute(_PUT, [row[c] for c in COLUMNS])
+        except sqlite3.Error as exc:
+            # The input was fine; the machine failed (disk full, file removed...): exit status 1.
+            cell = f"{str(row['hash'])[:12]}/{row['replicate']}"
+            raise RuntimeFailure(f"{self.path}: cannot store cell {cell} ({exc})") from None
         return cur.rowcount > 0
 
     def status(self, hash_: str, replicate: int) -> str | None:

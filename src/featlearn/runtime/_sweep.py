@@ -5,20 +5,31 @@ from __future__ import annotations
 import json
 import os
 import random
+import signal
+import sys
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from featlearn._errors import ConfigError
+from featlearn._errors import ConfigError, FeatlearnError
 from featlearn.runtime._cells import Cell, execute_cell
 from featlearn.runtime._executors import make_executor
 from featlearn.runtime._progress import make_progress
-from featlearn.runtime._spec import Spec, expand
+from featlearn.runtime._signals import Interrupted, critical
+from featlearn.runtime._spec import MAX_CELLS, Spec, expand, iter_cells
 from featlearn.runtime._store import Store
 
-__all__ = ["SweepSummary", "plan_sweep", "rerun_cell", "run_sweep", "select_cells"]
+__all__ = [
+    "SweepInterrupted",
+    "SweepSummary",
+    "iter_plan",
+    "plan_sweep",
+    "rerun_cell",
+    "run_sweep",
+    "select_cells",
+]
 
 
 @dataclass
@@ -76,20 +87,51 @@ def _pending(cells: list[Cell], store: Store, retry_failed: bool) -> Iterator[Ce
         yield cell
 
 
+def iter_plan(
+    spec: Spec,
+    store: str | Path | None = None,
+    *,
+    only: str | None = None,
+    registry: Mapping[str, Any] | None = None,
+    max_cells: int | None = MAX_CELLS,
+) -> Iterator[tuple[Cell, str | None]]:
+    """Each cell of ``spec`` with its status in ``store`` (``ok``, ``failed`` or None = to run),
+    streamed: memory does not grow with the number of cells. The store is opened read-only."""
+    statuses: dict[tuple[str, int], str] = {}
+    if store is not None and Path(store).exists():
+        with Store(store, create=False) as db:
+            statuses = db.statuses()
+    cells = iter_cells(spec, registry, max_cells=max_cells)
+    if only is not None:
+        prefix = only.strip().lower()
+        cells = iter(select_cells([c for c in cells if c.hash.startswith(prefix)], only))
+    for cell in cells:
+        yield cell, statuses.get(cell.key)
+
+
 def plan_sweep(
     spec: Spec,
     store: str | Path | None = None,
     *,
     only: str | None = None,
     registry: Mapping[str, Any] | None = None,
+    max_cells: int | None = MAX_CELLS,
 ) -> list[tuple[Cell, str | None]]:
-    """Every cell of ``spec`` with its status in ``store`` (``ok``, ``failed`` or None = to run)."""
-    cells = select_cells(expand(spec, registry), only)
-    statuses: dict[tuple[str, int], str] = {}
-    if store is not None and Path(store).is_file():
-        with Store(store, create=False) as db:
-            statuses = db.statuses()
-    return [(cell, statuses.get(cell.key)) for cell in cells]
+    """Every cell of ``spec`` with its status in ``store`` (see :func:`iter_plan`), as a list."""
+    return list(iter_plan(spec, store, only=only, registry=registry, max_cells=max_cells))
+
+
+class SweepInterrupted(FeatlearnError):
+    """A sweep stopped by a signal; ``summary`` counts what it ran and stored before stopping."""
+
+    def __init__(self, signum: int, summary: SweepSummary):
+        self.signum, self.summary = signum, summary
+        name = signal.Signals(signum).name
+        super().__init__(
+            f"interrupted by {name}: this sweep stored {summary.stored} cells "
+            f"({summary.skipped + summary.stored} of {summary.total} now in {summary.store}); "
+            "run the same command again to resume"
+        )
 
 
 def run_sweep(
@@ -106,12 +148,17 @@ def run_sweep(
     progress: str = "auto",
     shuffle: bool = True,
     registry: Mapping[str, Any] | None = None,
+    max_cells: int | None = MAX_CELLS,
 ) -> SweepSummary:
     """Run every cell of ``spec`` not yet in ``store``; write each result in its own transaction.
 
     ``executor`` (an object with ``map_unordered``; left open for the caller to close) overrides
     ``workers``/``dask``; see :func:`featlearn.runtime.make_executor` for those. ``progress``: ``auto``, ``rich``,
-    ``plain`` or ``quiet``. Interrupting (Ctrl-C) keeps every cell already written.
+    ``plain`` or ``quiet``. ``max_cells`` bounds the number of cells (a ConfigError beyond it).
+
+    Interrupting (Ctrl-C, or SIGTERM/SIGHUP inside :func:`featlearn.runtime.handle_signals`)
+    stops the workers and raises :class:`SweepInterrupted`, whose summary counts the cells kept;
+    every cell already written stays, none is half-written.
 
     With ``shuffle`` (default) cells are handed out in random order: the ETA is then unbiased by
     cheap and costly cells clustering in the grid, a partial store covers the whole grid, and two
@@ -119,7 +166,7 @@ def run_sweep(
     Results do not depend on the order: a cell's seed comes from its hash.
     """
     start = time.perf_counter()
-    cells = select_cells(expand(spec, registry), only)
+    cells = select_cells(expand(spec, registry, max_cells=max_cells), only)
     with Store(store) as db:
         statuses = db.statuses()
         todo = [
@@ -139,26 +186,45 @@ def run_sweep(
             statuses.get(c.key) == "failed" for c in todo
         )
         try:
-            with make_progress(len(todo), spec.name, progress) as bar:
-                for result in executor.map_unordered(_pending(todo, db, retry_failed)):
-                    written = db.put(result, sweep=spec.name)
-                    summary.ran += 1
-                    summary.stored += written
-                    summary.duplicates += not written
-                    if result.status == "ok":
-                        summary.ok += 1
-                    else:
-                        summary.failed += 1
-                        first = (result.error or "?").splitlines()[0]
-                        summary.failed_cells.append(
-                            {"hash": result.hash, "replicate": result.replicate, "error": first}
-                        )
-                    bar.update(result)
+            _drive(executor, todo, db, spec.name, summary, retry_failed, progress)
+        except (Interrupted, KeyboardInterrupt) as exc:
+            summary.seconds = time.perf_counter() - start
+            signum = getattr(exc, "signum", signal.SIGINT)
+            raise SweepInterrupted(signum, summary) from None
         finally:
             if owned:
-                executor.close()
+                executor.close(terminate=sys.exc_info()[0] is not None)
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def _drive(
+    executor: Any,
+    todo: list[Cell],
+    db: Store,
+    name: str,
+    summary: SweepSummary,
+    retry_failed: bool,
+    progress: str,
+) -> None:
+    """Hand ``todo`` to ``executor`` and store each result as it returns (signals held while a
+    cell is written, so the count of stored cells is exact when the sweep is interrupted)."""
+    with make_progress(len(todo), name, progress) as bar:
+        for result in executor.map_unordered(_pending(todo, db, retry_failed)):
+            with critical():
+                written = db.put(result, sweep=name)
+                summary.ran += 1
+                summary.stored += written
+                summary.duplicates += not written
+            if result.status == "ok":
+                summary.ok += 1
+            else:
+                summary.failed += 1
+                first = (result.error or "?").splitlines()[0]
+                summary.failed_cells.append(
+                    {"hash": result.hash, "replicate": result.replicate, "error": first}
+                )
+            bar.update(result)
 
 
 def rerun_cell(
