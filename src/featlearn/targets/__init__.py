@@ -10,16 +10,20 @@ from featlearn.targets._presets import (
     target_from_callable,
 )
 from featlearn.targets._sampling import ArrayStream, DataStream, Stream
+from featlearn.targets._sphere import INPUTS, DegreeBasis, degree_basis, sphere_moment
 from featlearn.targets._target import Head, Target, TargetMoments, random_orthonormal_rows
 
 __all__ = [
     "PRESETS",
+    "INPUTS",
     "ArrayStream",
     "DataStream",
+    "DegreeBasis",
     "Head",
     "Stream",
     "Target",
     "TargetMoments",
+    "degree_basis",
     "hermite_basis",
     "hermite_normalized",
     "load_head",
@@ -28,5 +32,6 @@ __all__ = [
     "multi_indices",
     "random_head",
     "random_orthonormal_rows",
+    "sphere_moment",
     "target_from_callable",
 ]

@@ -153,20 +153,26 @@ def _resolve_head(name: str) -> Head:
     raise ConfigError(f"target must be one of {known}; got {name!r}")
 
 
-def make_target(name: str, d: int, *, key: jax.Array) -> Target:
+def make_target(name: str, d: int, *, key: jax.Array, inputs: str = "gaussian") -> Target:
     """The target named ``name`` in dimension d, with U drawn from ``key``.
 
     Targets sharing ``key`` and d share U (that is how ``transfer-pair`` and
-    ``transfer-pair/target`` describe one representation).
+    ``transfer-pair/target`` describe one representation). ``inputs``: "gaussian" (x ~ N(0, I_d),
+    the default) or "sphere" (x uniform on the sphere of radius sqrt(d)); see ``Target``.
     """
     head = _resolve_head(name)
     d = check_int("d", d, minimum=head.r, bound=f"r (= {head.r})")
-    return Target(head, random_orthonormal_rows(head.r, d, key=key), name=name)
+    return Target(head, random_orthonormal_rows(head.r, d, key=key), name=name, inputs=inputs)
 
 
-def make_transfer_pair(d: int, *, key: jax.Array) -> tuple[Target, Target]:
-    """(source, target) heads of ``transfer-pair`` on one U."""
-    return make_target("transfer-pair", d, key=key), make_target("transfer-pair/target", d, key=key)
+def make_transfer_pair(
+    d: int, *, key: jax.Array, inputs: str = "gaussian"
+) -> tuple[Target, Target]:
+    """(source, target) heads of ``transfer-pair`` on one U (and one input law)."""
+    return (
+        make_target("transfer-pair", d, key=key, inputs=inputs),
+        make_target("transfer-pair/target", d, key=key, inputs=inputs),
+    )
 
 
 def target_from_callable(

@@ -5,6 +5,9 @@ code sees repeat across different n.
 
 The rows of block i come from ``fold_in(key, i)``, so a stream can be walked several times (the
 layer-wise learner makes three passes) and always yields the same data, in bounded memory.
+
+Sphere inputs (``Target.inputs == "sphere"``) are the same Gaussian rows g rescaled to sqrt(d) g/|g|,
+so they are uniform on the sphere of radius sqrt(d); Gaussian streams are unchanged by that option.
 """
 
 from __future__ import annotations
@@ -26,12 +29,15 @@ if TYPE_CHECKING:
 __all__ = ["ArrayStream", "DataStream", "Stream", "pieces"]
 
 
-@partial(jax.jit, static_argnames=("block", "size", "d", "dtype", "head"))
-def _draw_piece(key, U, noise, offset, *, block, size, d, dtype, head):
+@partial(jax.jit, static_argnames=("block", "size", "d", "dtype", "head", "sphere"))
+def _draw_piece(key, U, noise, offset, *, block, size, d, dtype, head, sphere=False):
     """Rows [offset, offset + size) of the block drawn from ``key``: the whole block is drawn, so a
-    row's value does not depend on how the block is cut into pieces."""
+    row's value does not depend on how the block is cut into pieces. ``sphere``: rows projected
+    onto the sphere of radius sqrt(d)."""
     kx, ke = jax.random.split(key)
     X = jax.lax.dynamic_slice_in_dim(jax.random.normal(kx, (block, d), dtype=dtype), offset, size)
+    if sphere:
+        X = X * (jnp.sqrt(jnp.asarray(d, dtype)) / jnp.linalg.norm(X, axis=1, keepdims=True))
     xi = jax.lax.dynamic_slice_in_dim(jax.random.normal(ke, (block,), dtype=dtype), offset, size)
     return X, head(X @ U.T) + jnp.sqrt(noise).astype(dtype) * xi
 
@@ -106,12 +112,14 @@ class DataStream(Stream):
         U = jnp.asarray(self.target.U, dtype=self.dtype)
         head = _HashableHead(self.target.head)
         noise = jnp.asarray(self.noise, dtype=self.dtype)
+        sphere = self.target.inputs == "sphere"
         for i, lo in enumerate(range(0, self.n, self.block)):
             key = jax.random.fold_in(self.key, self.start + i)
             for offset, size in pieces(min(self.block, self.n - lo), self.block):
                 yield _draw_piece(
                     key, U, noise, offset,
                     block=self.block, size=size, d=self.d, dtype=self.dtype, head=head,
+                    sphere=sphere,
                 )  # fmt: skip
 
     def split(self, n_first: int) -> tuple[DataStream, DataStream]:

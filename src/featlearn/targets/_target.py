@@ -12,8 +12,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from featlearn._errors import ConfigError, check_int, check_real
-from featlearn.targets._hermite import hermite_basis
+from featlearn.targets._hermite import hermite_basis, multi_indices
 from featlearn.targets._sampling import DataStream
+from featlearn.targets._sphere import INPUTS, DegreeBasis, degree_basis
 
 __all__ = ["Head", "Target", "TargetMoments", "random_orthonormal_rows"]
 
@@ -89,7 +90,16 @@ class Head:
 
 @dataclass(frozen=True)
 class TargetMoments:
-    """Exact moments of f* under x ~ N(0, I_d), from the Hermite coefficients alone."""
+    """Exact moments of f* under the target's input law, from the Hermite coefficients alone.
+
+    ``mean``, ``second_moment``, ``variance`` and ``energy_per_degree`` are taken under the input law
+    (``inputs``): on x ~ N(0, I_d), energy in degree k = sum_{|alpha| = k} c_alpha^2 (Hermite
+    degree); on x uniform on sqrt(d) S^{d-1}, energy in degree k = squared norm of f*'s projection
+    on the spherical harmonics of degree k (see ``featlearn.targets._sphere``). ``mean_gradient``,
+    ``hessian`` and their rank and condition are always the Gaussian-law quantities E_{x~N(0,I)}
+    grad f*, E grad^2 f* = U^T M U: they describe the coefficient table, and the theory's rank(H) = r
+    assumption is stated for them.
+    """
 
     mean: float
     second_moment: float
@@ -99,6 +109,7 @@ class TargetMoments:
     hessian: np.ndarray  # (d, d)  E grad^2 f* = U^T M U
     hessian_rank: int
     hessian_condition: float  # max |eig| / min |eig| over the r eigenvalues of M (inf if rank < r)
+    inputs: str = "gaussian"  # the law of x the first four fields refer to
 
     def energy_above(self, k: int) -> float:
         """Energy of f* in degrees > k (the kernel staircase level, DESIGN section 6)."""
@@ -113,6 +124,7 @@ class TargetMoments:
             "mean_gradient_norm": float(np.linalg.norm(self.mean_gradient)),
             "hessian_rank": self.hessian_rank,
             "hessian_condition": self.hessian_condition,
+            "inputs": self.inputs,
         }
 
 
@@ -125,18 +137,22 @@ def random_orthonormal_rows(r: int, d: int, *, key: jax.Array) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Target:
-    """f*(x) = g(Ux) with x ~ N(0, I_d) and labels y = f*(x) + sqrt(noise) * xi.
+    """f*(x) = g(Ux) and labels y = f*(x) + sqrt(noise) * xi, x ~ N(0, I_d) or on the sphere.
 
     Parameters
     ----------
-    head : Head, the link g in the Hermite basis
+    head : Head, the link g in the Hermite basis (the same table on both input laws)
     U : array (r, d) with orthonormal rows
     name : str, for display and records
+    inputs : "gaussian" (default), x ~ N(0, I_d); or "sphere", x = sqrt(d) g/|g| with g ~ N(0, I_d),
+        uniform on the sphere of radius sqrt(d) (needs d > r). On the sphere ``moments`` and
+        ``basis`` refer to spherical-harmonic degrees (DESIGN section 6's kernel theory lives there).
     """
 
     head: Head
     U: np.ndarray
     name: str = "custom"
+    inputs: str = "gaussian"
     _cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -147,6 +163,12 @@ class Target:
             raise ConfigError(f"d must be an integer >= r (= {U.shape[0]}); got {U.shape[1]}")
         if not np.allclose(U @ U.T, np.eye(U.shape[0]), atol=1e-8):
             raise ConfigError("U must have orthonormal rows")
+        if self.inputs not in INPUTS:
+            raise ConfigError(f"inputs must be one of {list(INPUTS)}; got {self.inputs!r}")
+        if self.inputs == "sphere" and U.shape[1] <= U.shape[0]:
+            raise ConfigError(
+                f"d must be an integer >= r + 1 (= {U.shape[0] + 1}) for sphere inputs; got {U.shape[1]}"
+            )
         object.__setattr__(self, "U", U)
 
     @property
@@ -166,13 +188,34 @@ class Target:
         return self.head(X @ jnp.asarray(self.U, dtype=X.dtype).T)
 
     @cached_property
+    def basis(self) -> DegreeBasis:
+        """Orthonormal basis (under ``inputs``) of the polynomials of degree <= p in z = Ux, graded:
+        h_alpha on Gaussian inputs, Gram-Schmidt of the h_alpha on the sphere."""
+        return degree_basis(self.r, self.p, self.d, self.inputs)
+
+    @cached_property
+    def coefficients(self) -> np.ndarray:
+        """f*'s coefficients on ``basis`` (K,): f*(x) = sum_i coefficients[i] basis(Ux)[i]."""
+        alphas = multi_indices(self.r, self.p)
+        hermite = np.array([self.head.coef(tuple(a)) for a in alphas])
+        return self.basis.coefficients(hermite)
+
+    def _law_moments(self) -> tuple[float, float, tuple[float, ...]]:
+        """(mean, E f*^2, energy per degree) under the input law."""
+        h = self.head
+        if self.inputs == "gaussian":
+            degrees = h.alphas.sum(1)
+            energy = tuple(float((h.coefs[degrees == k] ** 2).sum()) for k in range(h.p + 1))
+            return h.coef((0,) * self.r), float((h.coefs**2).sum()), energy
+        b, degrees = self.coefficients, self.basis.degrees
+        energy = tuple(float((b[degrees == k] ** 2).sum()) for k in range(self.p + 1))
+        return float(b[0]), float((b**2).sum()), energy
+
+    @cached_property
     def moments(self) -> TargetMoments:
-        """Exact moments; see DESIGN section 1 for each formula."""
+        """Exact moments; see DESIGN section 1 for each formula and ``TargetMoments`` for the laws."""
         h, U, r = self.head, self.U, self.r
-        degrees = h.alphas.sum(1)
-        energy = tuple(float((h.coefs[degrees == k] ** 2).sum()) for k in range(max(h.p, 0) + 1))
-        mean = h.coef((0,) * r)
-        second = float((h.coefs**2).sum())
+        mean, second, energy = self._law_moments()
         eye = np.eye(r, dtype=np.int64)
         grad = U.T @ np.array([h.coef(tuple(e)) for e in eye])
         M = np.empty((r, r))
@@ -195,6 +238,7 @@ class Target:
             hessian=U.T @ M @ U,
             hessian_rank=rank,
             hessian_condition=cond,
+            inputs=self.inputs,
         )
 
     @property
