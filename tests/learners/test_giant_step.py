@@ -139,3 +139,37 @@ def test_published_output_scale_matters_on_single_he2(he2):
 def test_bad_options_name_the_parameter(options, message):
     with pytest.raises(ConfigError, match=message):
         GiantStepLearner(**options)
+
+
+# g = He_1 + He_2/2 + He_4/24 = h_1 + h_2/sqrt2 + h_4/sqrt24, f* = (g(z_1) + g(z_2))/2
+_G = {1: 1.0, 2: 2**-0.5, 4: 24**-0.5}
+DANDI_TERMS = {**{(k, 0): c / 2 for k, c in _G.items()}, **{(0, k): c / 2 for k, c in _G.items()}}
+
+
+def test_shipped_spec_is_the_published_setting_and_its_smoke_size_runs(tmp_path, monkeypatch):
+    import tomllib
+    from importlib import resources
+
+    from featlearn.runtime import expand, load_spec, results_frame, run_sweep
+    from featlearn.targets import _presets, make_target
+
+    if "dandi-he124" in _presets._HEADS:
+        assert _presets._HEADS["dandi-he124"] == pytest.approx(DANDI_TERMS, rel=1e-15)
+    else:  # the preset is added by the targets module; the spec names it
+        monkeypatch.setitem(_presets._HEADS, "dandi-he124", DANDI_TERMS)
+    t = make_target("dandi-he124", 16, key=jax.random.key(0))
+    # E He_k^2 = k!: Var g = 1 + 2/4 + 24/24^2, and f* averages two independent copies
+    assert t.moments.variance == pytest.approx((1 + 0.5 + 1 / 24) / 2, rel=1e-14)
+    specs = resources.files("featlearn") / "specs"
+    full = tomllib.loads((specs / "giant-step-dandi.toml").read_text())
+    assert full["base"]["options"] == {k: v for k, v in PUBLISHED.items() if k != "dtype"}
+    assert full["base"]["width"] == 1024 and full["grid"]["d"] == [512]
+    assert full["grid"]["n"] == [int(v) for v in np.logspace(1.3, 2, 3, base=512)]
+    assert (
+        full["replicates"] == 10 and len(expand(load_spec(specs / "giant-step-dandi.toml"))) == 30
+    )
+    smoke = load_spec(specs / "giant-step-dandi-smoke.toml")
+    run_sweep(smoke, tmp_path / "s.sqlite", workers=0, progress="quiet")
+    frame = results_frame(tmp_path / "s.sqlite", status=None)
+    assert (frame["status"] == "ok").all(), frame["error"].dropna().tolist()
+    assert len(frame) == 4 and np.isfinite(frame["relative_risk"]).all()
