@@ -96,13 +96,15 @@ class LayerwiseRegressor(_NamedRegressor):
 
 
 class GiantStepRegressor(_NamedRegressor):
-    """The giant-step variant (Dandi et al. 2023) as an estimator: one step of size ``eta`` on the
-    first layer from a non-symmetric initialisation, then a ridge head with fixed ``lam``.
+    """The giant-step learner (Dandi, Krzakala, Loureiro, Pesce, Stephan 2023) as an estimator: one
+    large gradient step on the first layer from a non-symmetric initialisation, then a ridge head
+    (DESIGN section 3).
 
     Parameters
     ----------
     random_state : int seed (default 0), JAX key, numpy Generator/RandomState, or None (OS entropy)
-    width, activation, eta, lam, preprocess, split, dtype, block
+    width, activation, output_scale, a_init, loss, eta_rule, eta, lam, lam_scale, lambda_min,
+    lambda_max, n_lambdas, val_fraction, preprocess, split, dtype, block
         The fields of ``featlearn.learners.GiantStepConfig``, with its meanings and defaults.
     """
 
@@ -114,8 +116,17 @@ class GiantStepRegressor(_NamedRegressor):
         random_state: Any = 0,
         width: int = 1000,
         activation: str = "relu",
+        output_scale: Literal["none", "sqrt-width"] = "sqrt-width",
+        a_init: Literal["normal", "sign"] = "normal",
+        loss: Literal["mse", "half-mse"] = "mse",
+        eta_rule: Literal["step-norm", "sqrt-nm", "fixed"] = "step-norm",
         eta: float | None = None,
-        lam: float = 1e-3,
+        lam: float | None = None,
+        lam_scale: Literal["mean", "sum"] = "mean",
+        lambda_min: float = 1e-6,
+        lambda_max: float = 10.0,
+        n_lambdas: int = 29,
+        val_fraction: float = 0.2,
         preprocess: bool = True,
         split: bool = False,
         dtype: Dtype = "float32",
@@ -124,8 +135,17 @@ class GiantStepRegressor(_NamedRegressor):
         self.random_state = random_state
         self.width = width
         self.activation = activation
+        self.output_scale = output_scale
+        self.a_init = a_init
+        self.loss = loss
+        self.eta_rule = eta_rule
         self.eta = eta
         self.lam = lam
+        self.lam_scale = lam_scale
+        self.lambda_min = lambda_min
+        self.lambda_max = lambda_max
+        self.n_lambdas = n_lambdas
+        self.val_fraction = val_fraction
         self.preprocess = preprocess
         self.split = split
         self.dtype = dtype
