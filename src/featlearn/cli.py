@@ -362,13 +362,14 @@ def store_check(
 ) -> None:
     """Full SQLite integrity check of STORE; exit status 2 if it is damaged."""
     from featlearn.runtime import check_store
+    from featlearn.runtime._open import one_line
 
     result = check_store(store)
     if as_json:
         _emit(result, True, [])
     if not result["ok"]:
         raise ConfigError(
-            f"{store}: the store is damaged ({result['problems'][0]}); copy out every readable "
+            f"{store}: the store is damaged ({one_line(result['problems'])}); copy out every readable "
             f"cell with: featlearn store repair {store} NEW.db"
         )
     line = f"{store}: ok, {result['cells']} cells ({result['ok_cells']} ok, {result['failed_cells']} failed)"

@@ -26,13 +26,28 @@ from typing import TypeVar
 
 from featlearn._errors import ConfigError
 
-__all__ = ["StoreDamaged", "open_read", "open_write", "retry_busy", "sqlite_error"]
+__all__ = [
+    "StoreDamaged",
+    "one_line",
+    "open_read",
+    "open_write",
+    "retry_busy",
+    "sqlite_error",
+    "tables",
+]
 
 T = TypeVar("T")
 
 
 class StoreDamaged(ConfigError):
     """The store's file fails SQLite's ``quick_check`` (or reading it hits a malformed page)."""
+
+
+def one_line(problems: list[str]) -> str:
+    """SQLite's integrity-check rows (multi-line, with a ``*** in database main ***`` banner)
+    as one line."""
+    text = " ".join(" ".join(problems).replace("*** in database main ***", " ").split())
+    return text if len(text) < 200 else text[:197] + "..."
 
 
 def _is_busy(exc: sqlite3.Error) -> bool:

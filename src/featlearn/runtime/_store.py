@@ -32,6 +32,7 @@ from featlearn._errors import ConfigError, RuntimeFailure
 from featlearn.runtime._cells import CellResult
 from featlearn.runtime._open import (
     StoreDamaged,
+    one_line,
     open_read,
     open_write,
     retry_busy,
@@ -157,7 +158,7 @@ class Store:
         problems = [r[0] for r in self._conn.execute("PRAGMA quick_check(3)")]
         if problems != ["ok"]:
             raise StoreDamaged(
-                f"{self.path}: the store is damaged (quick_check: {problems[0]}); copy out every "
+                f"{self.path}: the store is damaged (quick_check: {one_line(problems)}); copy out every "
                 f"readable cell with: featlearn store repair {self.path} NEW.db"
             )
 
