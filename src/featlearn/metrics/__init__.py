@@ -1,5 +1,15 @@
-"""Metrics: excess risk on fresh noiseless points and subspace alignment (DESIGN section 6)."""
+"""Metrics (DESIGN section 6): excess risk, subspace alignment, per-degree learned energy, and the
+learning-curve theory of dot-product kernel ridge on the sphere."""
 
+from featlearn.metrics._kernel_theory import (
+    effective_ridge,
+    eigenlearning_risk,
+    gegenbauer,
+    gegenbauer_eigenvalues,
+    harmonic_multiplicity,
+    kernel_profile,
+    kernel_theory_risk,
+)
 from featlearn.metrics._metrics import (
     RiskReport,
     alignment,
@@ -7,4 +17,16 @@ from featlearn.metrics._metrics import (
     principal_angles,
 )
 
-__all__ = ["RiskReport", "alignment", "excess_risk", "principal_angles"]
+__all__ = [
+    "RiskReport",
+    "alignment",
+    "effective_ridge",
+    "eigenlearning_risk",
+    "excess_risk",
+    "gegenbauer",
+    "gegenbauer_eigenvalues",
+    "harmonic_multiplicity",
+    "kernel_profile",
+    "kernel_theory_risk",
+    "principal_angles",
+]
