@@ -37,6 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from featlearn._errors import ConfigError, check_int, check_real
+from featlearn.kernels._arccos import relu_duals
 from featlearn.networks import Activation, get_activation
 
 __all__ = [
@@ -79,6 +80,11 @@ def _static(cls):
     return jax.tree_util.register_dataclass(cls, data_fields=[], meta_fields=fields)
 
 
+def _is_relu(activation: Activation) -> bool:
+    """The registered ReLU: its duals have a fast form (``_arccos``; same formulas, cheap arccos)."""
+    return activation is get_activation("relu")
+
+
 def _covariances(g, n1, n2, d: int):
     """Pre-activation covariances of u = (x/sqrt d, 1): (s11, s12, s22)."""
     return n1 / d + 1.0, g / d + 1.0, n2 / d + 1.0
@@ -93,7 +99,10 @@ class NNGP(Kernel):
     name: ClassVar[str] = "nngp"
 
     def _from_gram(self, g, n1, n2, d):
-        return self.activation.dual(*_covariances(g, n1, n2, d))
+        s = _covariances(g, n1, n2, d)
+        if _is_relu(self.activation):
+            return relu_duals(*s)[0]
+        return self.activation.dual(*s)
 
 
 @_static
@@ -106,6 +115,9 @@ class NTK(Kernel):
 
     def _from_gram(self, g, n1, n2, d):
         s = _covariances(g, n1, n2, d)
+        if _is_relu(self.activation):
+            dual, dual_prime = relu_duals(*s)
+            return dual + dual_prime * (g + 1.0)
         return self.activation.dual(*s) + self.activation.dual_prime(*s) * (g + 1.0)
 
 

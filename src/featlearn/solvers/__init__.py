@@ -7,6 +7,7 @@ from featlearn.solvers._nystrom import (
     nystrom_ridge,
     uniform_centers,
 )
+from featlearn.solvers._pcg import RANK_CAP, PCGSolution, pcg_memory, pcg_ridge
 from featlearn.solvers._ridge import (
     RidgePath,
     SingularSystemWarning,
@@ -19,10 +20,17 @@ from featlearn.solvers._ridge import (
     ridge_solve_mixed,
     select_lambda,
 )
+from featlearn.solvers._rpcholesky import LowRankPreconditioner, RPCholesky, rpcholesky
+from featlearn.solvers._tiles import KernelTiles, tiles_memory
 
 __all__ = [
     "CGResult",
+    "KernelTiles",
+    "LowRankPreconditioner",
     "NystromSolution",
+    "PCGSolution",
+    "RANK_CAP",
+    "RPCholesky",
     "RidgePath",
     "SingularSystemWarning",
     "accumulate_gram",
@@ -33,8 +41,12 @@ __all__ = [
     "lambda_grid",
     "nystrom_memory",
     "nystrom_ridge",
+    "pcg_memory",
+    "pcg_ridge",
     "ridge_solve",
     "ridge_solve_mixed",
+    "rpcholesky",
     "select_lambda",
+    "tiles_memory",
     "uniform_centers",
 ]

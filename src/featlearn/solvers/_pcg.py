@@ -1,0 +1,176 @@
+"""Exact kernel ridge by preconditioned conjugate gradients with iterative refinement.
+
+Solves, for every lam_l of a grid at once,
+
+    (K + n lam_l I) alpha_l = y - mean(y),        K = kernel(X, X) (n, n),
+
+to the accuracy of a dense float64 solve, in O(n^2) time per pass instead of O(n^3):
+
+1. Preconditioner: block randomly pivoted Cholesky K ~ F F^T (``_rpcholesky``), rank adaptive or
+   given; P_l = F F^T + (n lam_l + rho) I by Woodbury. F does not depend on lam: one factor for the
+   whole grid.
+2. K is evaluated once in float64 and kept as float32 + float16 upper-triangle tiles (``_tiles``;
+   or recomputed per product when they do not fit the budget).
+3. Iterative refinement (Wilkinson; Carson and Higham 2018 for the mixed-precision form): the
+   residual R = b - (K + n lam I) alpha is formed in float64 from the accurate tiles; the
+   correction solves (K + n lam I) delta = R by PCG with float32 products (``conjugate_gradient``)
+   to ``inner_rtol``; alpha += delta. Each round gains about -log10(inner_rtol) digits until the
+   float64 floor.
+
+All lams share every pass over K (one column per lam; the pass is memory-bound, so L columns cost
+little more than one), which is why no lam waits for another's warm start.
+
+Stopping rule: refinement ends when every column has |R_l| <= rtol |b| in float64 against the
+stored K~ (|K~ - K| <= 2^-34 |K| entrywise). Then the relative error of alpha_l is at most
+kappa_l (rtol + 2^-34 |||K|||/|K|), kappa_l = cond(K + n lam_l I), and the predictions K_val
+alpha_l move by no more than |K_val| times that. The dense float64 Cholesky that this is compared
+with carries an error of the same form, kappa_l n eps; with rtol = 1e-11 predictions agree to 1e-6
+whenever kappa_l <= 1e4 in the worst case and, measured (tests and benchmarks/RESULTS.md),
+to ~1e-9 for the NTK kernels of this project, whose smallest eigenvalues are bounded away from 0.
+A round that does not halve the largest residual ends the loop (the float64 floor is reached);
+``converged`` is then False and the residuals say how far it got.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from featlearn._errors import ConfigError, NumericalError, check_int, check_real
+from featlearn.kernels import DEFAULT_BLOCK_BYTES, Kernel, kernel_matrix
+from featlearn.solvers._cg import conjugate_gradient
+from featlearn.solvers._rpcholesky import LowRankPreconditioner, rpcholesky
+from featlearn.solvers._tiles import KernelTiles, tile_workspace, tiles_memory
+
+__all__ = ["PCGSolution", "RANK_CAP", "pcg_memory", "pcg_ridge"]
+
+RANK_CAP = 2048  # adaptive rank's ceiling: n * rank^2 flops of RPCholesky stay below a CG pass's
+STALL = 3.0  # adaptive rank: stop once a pivot explains < 3x a typical residual column
+_PIVOTS = 128  # RPCholesky block
+_VECTORS = 12  # (n, L) float64 arrays live in refinement + CG
+
+
+@dataclass(frozen=True)
+class PCGSolution:
+    """alpha (n, L) for each lam (L,) on y - y_mean, with the solver's record."""
+
+    coefs: np.ndarray  # (n, L)
+    lambdas: np.ndarray  # (L,)
+    y_mean: float
+    residuals: np.ndarray  # (L,) final |b - (K + n lam I) alpha| / |b|, float64, stored K
+    converged: bool
+    iterations: int  # inner CG steps over all refinement rounds
+    refinements: int  # float64 residual passes
+    rank: int  # preconditioner rank
+    stored: bool  # whether K's tiles were kept in memory
+
+
+def pcg_memory(n: int, rank: int, L: int, *, store: bool) -> int:
+    """Peak bytes of ``pcg_ridge``: the float64 RPCholesky factor while it is built, or the stored
+    tiles (``store``), plus its float32 SVD basis, the CG vectors and one kernel block."""
+    factor = 8 * n * rank + 8 * n * _PIVOTS
+    held = tiles_memory(n) if store else tile_workspace(n)
+    vectors = _VECTORS * 8 * n * L
+    return max(factor, held) + 4 * n * rank + vectors + DEFAULT_BLOCK_BYTES
+
+
+def _factor(kernel: Kernel, X, rank: int | None, key) -> tuple[LowRankPreconditioner, int]:
+    X = jnp.asarray(X, dtype=jnp.float64)
+    n = X.shape[0]
+    fac = rpcholesky(
+        lambda S: kernel_matrix(kernel, X, X[S], dtype=jnp.float64),
+        np.asarray(kernel.diag(X)),
+        rank=rank if rank is not None else min(n, RANK_CAP),
+        key=key,
+        block=_PIVOTS,
+        stall=None if rank is not None else STALL,
+    )
+    return LowRankPreconditioner(fac.factor, rho=fac.trace_error / n), fac.rank
+
+
+def _refine(op: KernelTiles, pre, b, mus, rtol, inner_rtol, max_iter, max_refine):
+    """Iterative refinement; returns (alpha (n, L), residuals (L,), CG steps, rounds)."""
+    B = np.repeat(b[:, None], mus.shape[0], axis=1)
+    A, R = np.zeros_like(B), B.copy()
+    bnorm = max(float(np.linalg.norm(b)), np.finfo(np.float64).tiny)
+    res = np.linalg.norm(R, axis=0) / bnorm
+    steps = rounds = 0
+    while rounds < max_refine and (res > rtol).any():
+        inner = conjugate_gradient(
+            lambda P: op.matvec(P, accurate=False) + mus * P,
+            R,
+            precond=lambda Z: pre(Z, mus),
+            rtol=inner_rtol,
+            max_iter=max_iter,
+        )
+        A += inner.x
+        R = B - (op.matvec(A, accurate=True) + mus * A)
+        steps, rounds = steps + inner.iterations, rounds + 1
+        before, res = res, np.linalg.norm(R, axis=0) / bnorm
+        if not np.isfinite(res).all():
+            raise NumericalError("pcg: the residual holds NaN or inf")
+        if res.max() > 0.5 * before.max():
+            break  # the float64 floor: more rounds cannot help
+    return A, res, steps, rounds
+
+
+def pcg_ridge(
+    kernel: Kernel,
+    X,
+    y,
+    lambdas,
+    *,
+    key: jax.Array,
+    rank: int | None = None,
+    store: bool = True,
+    rtol: float = 1e-11,
+    inner_rtol: float = 1e-6,
+    max_iter: int = 300,
+    max_refine: int = 6,
+) -> PCGSolution:
+    """Kernel ridge alpha_l = (K + n lam_l I)^{-1} (y - mean y) for every lam_l, by RPCholesky-
+    preconditioned CG with float64 iterative refinement (see the module docstring).
+
+    Parameters
+    ----------
+    kernel : a ``featlearn.kernels`` kernel; K = kernel(X, X) is evaluated in float64.
+    X : (n, d) training inputs. y : (n,) labels.
+    lambdas : (L,) ridge penalties, > 0, in the ridge core's convention (n lam I is added to K).
+    key : JAX PRNG key of the RPCholesky pivots.
+    rank : preconditioner rank (>= 1); None = adaptive, at most min(n, RANK_CAP).
+    store : keep K's tiles (``_tiles``; 6 bytes per upper-triangle entry) or recompute them.
+    rtol : refinement stops when every |b - (K + n lam I) alpha| <= rtol |b|.
+    inner_rtol, max_iter : each round's float32 PCG tolerance and step cap.
+    max_refine : cap on refinement rounds.
+
+    Returns
+    -------
+    PCGSolution with coefs (n, L).
+    """
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if X.ndim != 2 or y.shape != (X.shape[0],):
+        raise ConfigError(f"X must be (n, d) and y (n,); got {X.shape} and {y.shape}")
+    if rank is not None:
+        rank = check_int("rank", rank, minimum=1)
+    lambdas = np.atleast_1d(np.asarray(lambdas, dtype=np.float64))
+    if not (lambdas > 0).all():
+        raise ConfigError(f"lambdas must all be > 0 for the pcg solver; got {lambdas.min():g}")
+    rtol = check_real("rtol", rtol, minimum=0.0, strict=True)
+    inner_rtol = check_real("inner_rtol", inner_rtol, minimum=0.0, strict=True)
+    max_iter = check_int("max_iter", max_iter, minimum=1)
+    max_refine = check_int("max_refine", max_refine, minimum=1)
+    if not (np.isfinite(X).all() and np.isfinite(y).all()):
+        raise NumericalError("pcg: X or y holds NaN or inf")
+    n = X.shape[0]
+    pre, got_rank = _factor(kernel, X, rank, key)
+    op = KernelTiles(kernel, X, store=store)
+    y_mean = float(np.mean(y))
+    A, res, steps, rounds = _refine(
+        op, pre, y - y_mean, n * lambdas, rtol, inner_rtol, max_iter, max_refine
+    )
+    converged = bool((res <= rtol).all())
+    return PCGSolution(A, lambdas, y_mean, res, converged, steps, rounds, got_rank, op.stored)

@@ -1,0 +1,155 @@
+"""Randomly pivoted Cholesky and the low-rank (Woodbury) preconditioner built from it.
+
+Block RPCholesky (Chen, Epperly, Tropp and Webber, "Randomly pivoted Cholesky: practical
+approximation of a kernel matrix with few entry evaluations", 2022, Algorithm 2 with blocks):
+keep the residual diagonal d = diag(K - F F^T); draw s pivots S with probability proportional
+to d (without replacement); G = K[:, S] - F F[S]^T; with H = G[S] = Q W Q^T, append
+G Q W^{-1/2} (directions of H below 1e-12 of its largest are dropped, so a repeated or dependent
+pivot cannot break it) and update d. Only the columns K[:, S] are evaluated: n * rank kernel
+entries, O(n rank^2) flops. K - F F^T is a Schur complement, hence PSD, and tr(K - F F^T) = sum d.
+
+Preconditioner (Diaz, Epperly, Frangella, Tropp and Webber, "Robust, randomized preconditioning
+for kernel ridge regression", 2023): P = F F^T + (mu + rho) I for the system K + mu I, applied by
+the Woodbury identity with the eigendecomposition F^T F = W Lam W^T (rank x rank):
+
+    P^{-1} r = (r - F W (Lam + mu + rho)^{-1} W^T F^T r) / (mu + rho).
+
+F and W do not depend on mu, so one factor serves every lam of a grid. rho = tr(K - F F^T) / n,
+the mean residual diagonal, stands in for the part of K that F misses (as Frangella, Tropp and
+Udell's Nyström preconditioner uses the smallest kept eigenvalue): K + mu I <= (1 + |E|/(mu+rho))P
+and K + mu I >= mu/(mu+rho) P give the same condition bound 1 + |E|/mu as rho = 0, and for the
+flat residual of a high-dimensional kernel (E ~ rho I) a far better one (measured: 42 instead of
+89 CG steps at mu = 1e-8 tr(K)/n, NTK, d = 32, n = 8192, rank 1152).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import jax
+import numpy as np
+
+from featlearn._errors import ConfigError, NumericalError, check_int, check_real
+
+__all__ = ["LowRankPreconditioner", "RPCholesky", "rpcholesky"]
+
+Columns = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class RPCholesky:
+    """K ~ F F^T with F (n, rank) float64, the pivots in the order drawn, and the residual
+    diagonal diag(K - F F^T) (n,), which is >= 0 and sums to the trace error."""
+
+    factor: np.ndarray  # (n, rank)
+    pivots: np.ndarray  # (rank',) indices into 0..n-1 (rank' >= rank when directions were dropped)
+    residual_diag: np.ndarray  # (n,)
+
+    @property
+    def rank(self) -> int:
+        return int(self.factor.shape[1])
+
+    @property
+    def trace_error(self) -> float:
+        return float(np.sum(self.residual_diag))
+
+
+def _draw(key, d: np.ndarray, s: int) -> np.ndarray:
+    """s distinct indices drawn with probability proportional to d (Gumbel top-k, via JAX)."""
+    p = d / d.sum()
+    s = min(s, int(np.count_nonzero(p)))
+    return np.asarray(jax.random.choice(key, d.shape[0], (s,), replace=False, p=p))
+
+
+def _block_step(G: np.ndarray, S: np.ndarray) -> np.ndarray:
+    """New columns G Q W^{-1/2} from the s x s pivot block H = G[S] = Q W Q^T."""
+    H = (G[S] + G[S].T) / 2  # symmetric to round-off; make it exactly so for eigh
+    w, Q = np.linalg.eigh(H)
+    keep = w > 1e-12 * max(float(w[-1]), np.finfo(np.float64).tiny)
+    return G @ (Q[:, keep] / np.sqrt(w[keep]))
+
+
+def rpcholesky(
+    columns: Columns,
+    diag,
+    *,
+    rank: int,
+    key: jax.Array,
+    block: int = 128,
+    stall: float | None = None,
+) -> RPCholesky:
+    """Block randomly pivoted Cholesky of a PSD matrix K (n, n) known through its columns.
+
+    Parameters
+    ----------
+    columns : ``columns(S)`` returns K[:, S], shape (n, len(S)), float64.
+    diag : (n,) the diagonal of K.
+    rank : the largest rank to reach (>= 1; capped at n).
+    key : JAX PRNG key for the pivot draws.
+    block : pivots drawn per step.
+    stall : adaptive stop: end once a block's pivots remove on average less than ``stall`` times
+        the mean residual diagonal from the trace, i.e. once they explain no more than a typical
+        column would (the spiked low-degree part of the kernel is captured, what is left is
+        close to flat). None: run to ``rank``.
+
+    Returns
+    -------
+    RPCholesky with K ~ F F^T, F (n, rank' <= rank).
+    """
+    rank = check_int("rank", rank, minimum=1)
+    block = check_int("block", block, minimum=1)
+    if stall is not None:
+        check_real("stall", stall, minimum=1.0)
+    d = np.array(diag, dtype=np.float64, copy=True)
+    n = d.shape[0]
+    if not np.isfinite(d).all() or (d < 0).any():
+        raise NumericalError("RPCholesky: the kernel diagonal holds NaN, inf or negative values")
+    rank = min(rank, n)
+    F = np.zeros((n, rank))
+    r, pivots = 0, []
+    while r < rank and d.sum() > 0:
+        key, sub = jax.random.split(key)
+        S = _draw(sub, d, min(block, rank - r))
+        G = np.asarray(columns(S), dtype=np.float64) - F[:, :r] @ F[S, :r].T
+        new = _block_step(G, S)  # at most len(S) <= rank - r columns
+        if new.shape[1] == 0:
+            break
+        before = d.sum()
+        F[:, r : r + new.shape[1]] = new
+        r += new.shape[1]
+        pivots.extend(S.tolist())
+        d = np.maximum(d - np.sum(new * new, axis=1), 0.0)
+        d[S] = 0.0  # exactly explained (up to round-off) by the new columns
+        if stall is not None and (before - d.sum()) < stall * len(S) * d.sum() / n:
+            break
+    if not np.isfinite(F[:, :r]).all():
+        raise NumericalError("RPCholesky: the factor holds NaN or inf")
+    return RPCholesky(F[:, :r], np.asarray(pivots, dtype=np.int64), d)
+
+
+class LowRankPreconditioner:
+    """P_l = F F^T + (mu_l + rho) I applied to column l, by Woodbury through F^T F = W Lam W^T:
+
+        P^{-1} R = (R - F W (s + Lam)^{-1} W^T F^T R) / s,   s = mu + rho,
+
+    which stays well defined for any s > 0 however ill-conditioned F is. F is kept in ``dtype``
+    (float32 halves the memory and the time of the two (n, rank) products; a preconditioner need
+    only be approximate); the rank x rank eigendecomposition is float64 and serves every shift.
+    """
+
+    def __init__(self, factor: np.ndarray, *, rho: float = 0.0, dtype=np.float32) -> None:
+        F = np.asarray(factor, dtype=np.float64)
+        lam, self.W = np.linalg.eigh(F.T @ F)
+        self.eigenvalues = np.clip(lam, 0.0, None)
+        self.F = F.astype(dtype)
+        self.rho = check_real("rho", rho, minimum=0.0)
+
+    def __call__(self, R: np.ndarray, mus) -> np.ndarray:
+        """P^{-1} R for R (n, L), one shift mu_l per column (mus (L,))."""
+        shift = np.asarray(mus, dtype=np.float64) + self.rho
+        if (shift <= 0).any():
+            raise ConfigError(f"preconditioner shift mu + rho must be > 0; got {shift.min():g}")
+        T = self.W.T @ (self.F.T @ R.astype(self.F.dtype)).astype(np.float64)  # (rank, L)
+        T = self.W @ (T / (self.eigenvalues[:, None] + shift))
+        return (R - (self.F @ T.astype(self.F.dtype)).astype(np.float64)) / shift
