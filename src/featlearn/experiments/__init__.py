@@ -20,8 +20,23 @@ from featlearn.experiments._analysis import (
     fit_exponent_from_runs,
     thresholds,
 )
+from featlearn.experiments._claims import (
+    BUDGET,
+    EPS,
+    EPS_TABLE,
+    RULES,
+    separation_claims,
+    threshold_claims,
+    transfer_claims,
+)
 from featlearn.experiments._fit import FitConfig, fit_keys, run_fit, summarize, validate_fit_config
-from featlearn.experiments._specs import SHIPPED_SPECS, spec_path
+from featlearn.experiments._separation import (
+    budget_column,
+    budget_table,
+    median_interval,
+    risk_trend,
+)
+from featlearn.experiments._specs import REPRODUCE_SPECS, SCALES, SHIPPED_SPECS, spec_path
 from featlearn.experiments._transfer import (
     TransferConfig,
     run_transfer,
@@ -48,22 +63,35 @@ EXPERIMENTS: dict[str, Experiment] = {
 }
 
 __all__ = [
+    "BUDGET",
+    "EPS",
+    "EPS_TABLE",
     "EXPERIMENTS",
+    "REPRODUCE_SPECS",
+    "RULES",
+    "SCALES",
     "SHIPPED_SPECS",
     "Experiment",
     "ExponentFit",
     "FitConfig",
     "TransferConfig",
+    "budget_column",
+    "budget_table",
     "fit_exponent",
     "fit_exponent_from_runs",
     "fit_keys",
+    "median_interval",
+    "risk_trend",
     "run_alignment",
     "run_fit",
     "run_transfer",
+    "separation_claims",
     "spec_path",
     "spectrum_summary",
     "summarize",
+    "threshold_claims",
     "thresholds",
+    "transfer_claims",
     "transfer_keys",
     "validate_alignment_config",
     "validate_fit_config",

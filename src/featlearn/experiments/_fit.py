@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Any
+from typing import Any, Literal
 
 import jax
 import numpy as np
@@ -28,6 +28,15 @@ class FitConfig(BaseModel):
     validation : ``fresh`` = choose hyperparameters on n_val fresh samples (the reference's choice),
         ``holdout`` = on a held-out fraction of n
     n_val, n_test : sizes of the fresh validation and noiseless test sets
+    inputs : ``gaussian`` (x ~ N(0, I_d), the paper's setting) or ``sphere`` (x uniform on
+        sqrt(d) S^{d-1}, where the kernel learning-curve theory of DESIGN section 6 is exact)
+    pair_seed : None (default): every random draw comes from the cell's own seed. An integer:
+        the target's U, the validation and test sets and the learner's initialisation come from
+        (pair_seed, d) alone, and the training set's stream too, so cells that differ only in n
+        (or in the learner) share them and their training sets are nested (the first n rows of
+        one stream). This pairs the points of a risk-vs-n curve; the sweep's cell seed is unused.
+    degrees : also record the learned fraction of the target's energy in every degree
+        (``featlearn.metrics.degree_energies`` on its own n_test fresh points)
     options : further learner options by name (e.g. ``{"kernel": "ntk"}``)
     """
 
@@ -42,6 +51,9 @@ class FitConfig(BaseModel):
     validation: str = "fresh"
     n_val: int = Field(10_000, ge=2)
     n_test: int = Field(10_000, ge=2)
+    inputs: Literal["gaussian", "sphere"] = "gaussian"
+    pair_seed: int | None = Field(None, ge=0)
+    degrees: bool = False
     options: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("learner")
@@ -66,18 +78,25 @@ class FitConfig(BaseModel):
         return opts
 
 
-def fit_keys(seed: int) -> dict[str, jax.Array]:
-    """Independent keys for each random part of a fit, all derived from one integer seed."""
-    names = ("target", "train", "val", "test", "learner")
-    keys = jax.random.split(jax.random.key(seed), len(names))
-    return dict(zip(names, keys, strict=True))
+_KEY_NAMES = ("target", "train", "val", "test", "learner")
+
+
+def fit_keys(seed: int, *, d: int | None = None) -> dict[str, jax.Array]:
+    """Independent keys for each random part of a fit, all derived from one integer seed
+    (and from d when given: ``pair_seed`` cells share keys across n and learners, not across d)."""
+    key = jax.random.key(seed)
+    if d is not None:
+        key = jax.random.fold_in(key, d)
+    keys = jax.random.split(key, len(_KEY_NAMES))
+    return dict(zip(_KEY_NAMES, keys, strict=True))
 
 
 def run_fit(config: FitConfig | dict[str, Any], *, seed: int = 0) -> dict[str, Any]:
     """Fit ``config.learner`` on fresh data from ``config.target`` and measure it.
 
     Returns a flat record: excess_risk, relative_risk, risk_stderr, alignment (networks only),
-    principal_angles, lambda, seconds (fit wall time), and the target's energy per degree.
+    principal_angles, lambda, n_fit (samples fitted on: n less any holdout), seconds (fit wall
+    time), the target's energy per degree and, with ``degrees``, the per-degree learned energy.
     """
     return fit_cell(config, seed=seed)[0]
 
@@ -89,8 +108,11 @@ def fit_cell(
     that measure more of the same fit (``run_alignment``)."""
     if not isinstance(config, FitConfig):
         config = validate_fit_config(config)
-    keys = fit_keys(seed)
-    target = make_target(config.target, config.d, key=keys["target"])
+    if config.pair_seed is None:
+        keys = fit_keys(seed)
+    else:
+        keys = fit_keys(config.pair_seed, d=config.d)
+    target = make_target(config.target, config.d, key=keys["target"], inputs=config.inputs)
     learner = make_learner(config.learner, **config.learner_options())
     if getattr(learner.config, "oracle", False):
         learner.set_projection(target.U)  # oracle kernels know the relevant subspace
@@ -109,6 +131,7 @@ def fit_cell(
         "relative_risk": risk.relative_risk,
         "risk_stderr": risk.stderr,
         "lambda": diag.get("lambda"),
+        "n_fit": _fitted_samples(config, learner),
         "seconds": seconds,
         "alignment": None,
         "principal_angles": None,
@@ -117,7 +140,26 @@ def fit_cell(
         record["alignment"] = alignment(diag["W"], target.U)
         record["principal_angles"] = [float(a) for a in principal_angles(diag["W"], target.U)]
     record["energy_per_degree"] = list(target.moments.energy_per_degree)
+    if config.degrees:
+        from featlearn.metrics import degree_energies  # TODO(lead): top-level once it lands
+
+        report = degree_energies(
+            learner.predict,
+            target,
+            key=jax.random.fold_in(keys["test"], 1),
+            n_test=config.n_test,
+            dtype=dtype,
+        )
+        record.update(report.to_record())
     return record, learner, target
+
+
+def _fitted_samples(config: FitConfig, learner: Any) -> int:
+    """Samples the learner fitted on: n, less the held-out part when validation is a holdout
+    (``split_validation`` keeps the first round(n (1 - val_fraction)) rows)."""
+    if config.validation == "fresh":
+        return config.n
+    return int(round(config.n * (1.0 - getattr(learner.config, "val_fraction", 0.0))))
 
 
 def validate_model(model: type[BaseModel], data: dict[str, Any], source: str) -> Any:

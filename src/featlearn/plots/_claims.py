@@ -1,6 +1,6 @@
 """The claims section of ``featlearn reproduce``'s report: verdicts, exponents, transfer.
 
-Takes the JSON-safe claims computed by ``featlearn._reproduce.evaluate_claims`` (every number in
+Takes the JSON-safe claims computed by ``featlearn.reproduce.evaluate_claims`` (every number in
 it comes from the store) and renders them; decides nothing itself.
 """
 
@@ -13,6 +13,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+
+from featlearn.plots._separation import (
+    collapse_figure,
+    degree_figure,
+    headline_figure,
+    theory_figure,
+)
 
 __all__ = ["claims_section", "transfer_figure"]
 
@@ -44,38 +51,106 @@ def _rows_table(rows: list[Mapping[str, Any]], table_id: str, table: Callable) -
     return table(pd.DataFrame(rows), table_id) if rows else ""
 
 
-def claims_section(claims: Mapping[str, Any], add_figure: Callable, table: Callable) -> list[str]:
-    """HTML parts: the verdicts first, then the evidence. ``add_figure(fig, stem, alt)`` embeds a
-    figure; ``table(df, id)`` renders a table."""
-    parts = ["<h2>The claims, as measured here</h2>"]
+def _verdicts(verdicts: list[Mapping[str, Any]]) -> str:
+    body = "".join(
+        f"<tr><td style='text-align:left'>{html.escape(v['claim'])}</td>"
+        f"<td><b>{'shown' if v['shown'] else 'NOT shown'}</b></td>"
+        f"<td style='text-align:left'>{html.escape(v['evidence'])}</td>"
+        f"<td style='text-align:left'>{html.escape(v.get('rule', ''))}</td></tr>"
+        for v in verdicts
+    )
+    return (
+        '<table id="verdicts"><thead><tr><th>claim</th><th>verdict</th><th>evidence</th>'
+        f"<th>rule (fixed before the run)</th></tr></thead><tbody>{body}</tbody></table>"
+    )
+
+
+def _caption(text: str) -> str:
+    return f'<p class="caption">{html.escape(text)}</p>'
+
+
+def _budget_parts(claims: Mapping[str, Any], add_figure: Callable, run: Mapping) -> list[str]:
+    """The headline figure and the per-degree bars, each with what was run and what it shows."""
+    budget = claims.get("budget", [])
+    if not any(r["case"] in ("network", "kernel") for r in budget):
+        return []
+    share, c = run.get("share", 0.5), run.get("budget", 8)
+    seeds = max(r["seeds"] for r in budget)
+    what = (f"{run.get('target', 'dls-r2p3')}, Gaussian inputs, noiseless, n = {c:g}·d² samples "
+            f"of which 20% hold out the ridge's lambda, width {run.get('width', '?')}, "
+            f"{seeds} paired seeds per d; points are medians, bars 90% bootstrap intervals of "
+            "the median.")  # fmt: skip
+    parts = [
+        add_figure(headline_figure(budget, share=share, budget_c=c), "separation", "separation"),
+        _caption(f"Relative excess risk vs d at a fixed budget. {what} The theorem: the network "
+                 f"needs ~d² samples, every kernel ~d³, so at n ∝ d² the network's risk should "
+                 f"stay flat while the kernel's climbs towards {share:.2f}, the energy it cannot "
+                 "learn below ~d³ samples. The verdicts below say whether it does."),
+    ]  # fmt: skip
+    if any(r.get("fractions") for r in budget):
+        parts += [
+            add_figure(degree_figure(budget), "degrees", "learned energy per degree"),
+            _caption("Learned fraction of the target's energy in degrees 2 and 3 at the same "
+                     "budget, estimated from each predictor's Hermite coefficients on fresh test "
+                     "points (Monte-Carlo error about 1/sqrt(n_test) per coefficient)."),
+        ]  # fmt: skip
+    return parts
+
+
+def claims_section(
+    claims: Mapping[str, Any],
+    add_figure: Callable,
+    table: Callable,
+    *,
+    run: Mapping[str, Any] | None = None,
+    thresholds_frame: pd.DataFrame | None = None,
+) -> list[str]:
+    """HTML parts: the separation figure and per-degree bars first, then the verdicts with their
+    rules, then the evidence (theory, thresholds, collapse, transfer). ``add_figure(fig, stem,
+    alt)`` embeds a figure; ``table(df, id)`` renders a table; ``run`` describes what was run
+    (target, width, budget, share); ``thresholds_frame`` holds the threshold sweep's records."""
+    run = run or {}
+    parts = ["<h2>The separation, as measured here</h2>", *_budget_parts(claims, add_figure, run)]
     verdicts = claims.get("verdicts", [])
+    parts.append("<h2>The claims and their verdicts</h2>")
     if verdicts:
-        body = "".join(
-            f"<tr><td style='text-align:left'>{html.escape(v['claim'])}</td>"
-            f"<td><b>{'shown' if v['shown'] else 'NOT shown'}</b></td>"
-            f"<td style='text-align:left'>{html.escape(v['evidence'])}</td></tr>"
-            for v in verdicts
-        )
-        parts.append(
-            '<table id="verdicts"><thead><tr><th>claim</th><th>verdict</th><th>evidence</th>'
-            f"</tr></thead><tbody>{body}</tbody></table>"
-        )
+        parts.append(_verdicts(verdicts))
     else:
         parts.append("<p>No claim could be evaluated: the store lacks the records.</p>")
-    exps = [{k: v for k, v in e.items() if k != "thresholds"} for e in claims.get("exponents", [])]
-    if exps:
-        parts.append(
-            "<h3>Headline exponents (n* ∝ d^k; interval: the wider of replicate and residual bootstrap)</h3>"
-        )
-        parts.append(_rows_table(exps, "headline-exponents", table))
-    if claims.get("exponent_table"):
-        parts.append(
-            "<h3>Exponent k at every threshold level eps (how much the choice of eps matters)</h3>"
-        )
-        parts.append(_rows_table(claims["exponent_table"], "exponents-by-eps", table))
+    if claims.get("budget"):
+        parts.append("<h3>Fixed budget: median relative risk per case and d</h3>")
+        parts.append(_rows_table(claims["budget"], "budget", table))
+    if claims.get("theory"):
+        parts.append("<h3>Kernel on the sphere: measured vs the parameter-free theory</h3>")
+        parts.append(add_figure(theory_figure(claims["theory"], claims["budget"]), "theory",
+                                "kernel vs theory"))  # fmt: skip
+        parts.append(_rows_table(claims["theory"], "theory-table", table))
+    parts += _threshold_parts(claims, add_figure, table, thresholds_frame)
     if claims.get("transfer"):
         parts.append("<h3>Transfer: median relative risk vs d at fixed n_target</h3>")
         parts.append(add_figure(transfer_figure(claims["transfer"]), "transfer_vs_d", "transfer"))
         parts.append(_rows_table(claims["transfer"], "transfer-risks", table))
         parts.append(_rows_table(claims.get("transfer_slopes", []), "transfer-slopes", table))
+    if claims.get("rules"):
+        rules = pd.DataFrame(sorted(claims["rules"].items()), columns=["rule", "statement"])
+        parts += ["<h3>Rules, fixed in code before any run</h3>", table(rules, "rules")]
+    return parts
+
+
+def _threshold_parts(claims, add_figure, table, frame) -> list[str]:
+    parts = []
+    exps = [{k: v for k, v in e.items() if k != "thresholds"} for e in claims.get("exponents", [])]
+    if exps:
+        eps = exps[0]["eps"]
+        parts.append(f"<h3>Thresholds at one level eps = {eps:g} for every learner: n* ∝ d^k "
+                     "(interval: the wider of the paired-seed and residual bootstrap)</h3>")  # fmt: skip
+        parts.append(_rows_table(exps, "headline-exponents", table))
+        if frame is not None and len(frame):
+            parts.append(add_figure(collapse_figure(frame, eps=eps), "collapse", "collapse"))
+            parts.append(_caption("The threshold sweep's median curves against n/d² and n/d³: a "
+                                  "learner needing ~d^k samples has curves that collapse on the "
+                                  "n/d^k axis. Dotted: eps."))  # fmt: skip
+    if claims.get("exponent_table"):
+        parts.append("<h3>Exponent k at every threshold level eps (how much eps matters)</h3>")
+        parts.append(_rows_table(claims["exponent_table"], "exponents-by-eps", table))
     return parts

@@ -14,6 +14,7 @@ import html
 import io
 import json
 import math
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,8 @@ th, td {{ border: 1px solid #ccc; padding: 2px 6px; text-align: right; }}
 th {{ background: #f2f2f2; }}
 img {{ max-width: 100%; }}
 .note {{ color: #8a5a00; }}
+.banner {{ background: #fff4d6; border: 1px solid #e0b84c; padding: 0.6em 1em; }}
+.caption {{ color: #444; font-size: 13px; max-width: 60em; margin-top: -0.3em; }}
 </style></head><body>
 <h1>{title}</h1>
 {body}
@@ -91,6 +94,9 @@ class _Figures:
         return f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"></figure>'
 
 
+_NOT_FACETS = ("pair_seed", "degrees")
+
+
 def _prepare(
     df: pd.DataFrame, attrs: dict[str, list[str]]
 ) -> tuple[pd.DataFrame, list[str], list[str]]:
@@ -103,7 +109,9 @@ def _prepare(
             df[c] = df[c].map(
                 lambda v: json.dumps(v, sort_keys=True) if isinstance(v, list | dict) else v
             )
-    varying = [c for c in config if df[c].nunique(dropna=False) > 1]
+    # a paired curve's seed is a replicate index, and `degrees` a measurement switch: neither is
+    # a setting to facet on
+    varying = [c for c in config if c not in _NOT_FACETS and df[c].nunique(dropna=False) > 1]
     # a nested field flattened into dotted columns: facet on the leaves, not on the parent too
     varying = [c for c in varying if not any(v.startswith(f"{c}.") for v in varying)]
     numeric = []
@@ -218,6 +226,12 @@ def _experiment_section(name, df, attrs, eps, figures, stem) -> list[str]:
     return parts
 
 
+def _stem(frame: pd.DataFrame, experiment: str, sweep: str | None) -> str:
+    """File-name prefix of a section's figures: empty when the store holds one experiment."""
+    stem = "" if frame["experiment"].nunique() == 1 else f"{experiment.replace(':', '_')}-"
+    return stem + (re.sub(r"[^A-Za-z0-9_.-]+", "_", sweep) + "-" if sweep else "")
+
+
 def _overview(frame: pd.DataFrame, store: str | Path) -> str:
     ok, failed = int((frame["status"] == "ok").sum()), int((frame["status"] == "failed").sum())
     info = {
@@ -233,12 +247,43 @@ def _overview(frame: pd.DataFrame, store: str | Path) -> str:
     return f'<table id="overview">{rows}</table>'
 
 
+_SMOKE = (
+    '<p class="banner"><b>Smoke size.</b> This report comes from <code>--scale smoke</code>: tiny d, '
+    "widths and sample sizes that check the pipeline end to end in about a minute. At this size "
+    "no claim can be shown, so the verdicts below say NOT shown by design; run "
+    "<code>featlearn reproduce</code> (the default scale) for the measured claims.</p>"
+)
+
+
+def _run_facts(frame: pd.DataFrame) -> dict[str, Any]:
+    """What the fixed-budget sweep ran, read from its records (for the figure captions)."""
+    from featlearn.experiments import BUDGET
+
+    sep = frame[(frame.get("sweep") == "reproduce-separation") & (frame["status"] == "ok")]
+    if not len(sep):
+        return {}
+    row = sep.iloc[0]
+    energy = np.asarray(row.get("energy_per_degree") or [0, 1], np.float64)
+    share = float(energy[3:].sum() / energy[1:].sum()) if energy[1:].sum() > 0 else float("nan")
+    width = sep["width"].dropna()
+    return {"target": row.get("target"), "width": int(width.iloc[0]) if len(width) else "?",
+            "budget": BUDGET, "share": share}  # fmt: skip
+
+
+def _threshold_records(store: str | Path) -> pd.DataFrame | None:
+    fits = results_frame(store, experiment="fit")
+    if "sweep" not in fits or not len(fits):
+        return None
+    return fits[fits["sweep"] == "reproduce-thresholds"]
+
+
 def write_report(
     store: str | Path,
     out: str | Path = "report",
     *,
     eps: float | Mapping[str, float] = 0.1,
     claims: Mapping[str, Any] | None = None,
+    scale: str | None = None,
 ) -> dict[str, Any]:
     """Write ``out/index.html`` (self-contained) and each figure as ``out/NAME.png`` and ``.pdf``.
 
@@ -248,8 +293,10 @@ def write_report(
     out : output folder (created).
     eps : the risk level defining the threshold n* (median relative risk <= eps); or one level per
         learner name (``{"layerwise": 0.05, ...}``; learners not named use 0.1).
-    claims : verdicts and evidence from ``featlearn reproduce`` (see ``featlearn._reproduce``),
-        shown first on the page.
+    claims : verdicts and evidence from ``featlearn reproduce`` (see ``featlearn.reproduce``),
+        shown first on the page: the separation figure, per-degree bars, verdicts, evidence.
+    scale : the ``reproduce`` scale that made the store; ``smoke`` puts a banner on top saying
+        that this size checks the pipeline and cannot show the claims.
 
     Returns
     -------
@@ -264,15 +311,25 @@ def write_report(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     figures = _Figures(out)
-    parts = [_overview(frame, store)]
+    parts = []
+    if scale == "smoke":
+        parts.append(_SMOKE)
     if claims is not None:
-        parts.extend(claims_section(claims, figures.add, _table))
+        parts.extend(claims_section(claims, figures.add, _table, run=_run_facts(frame),
+                                    thresholds_frame=_threshold_records(store)))  # fmt: skip
+    parts.append("<h2>Stores and versions</h2>")
+    parts.append(_overview(frame, store))
     ok = frame[frame["status"] == "ok"]
     names = sorted(ok["experiment"].unique())
     for name in names:
-        stem = "" if frame["experiment"].nunique() == 1 else f"{name.replace(':', '_')}-"
         df = results_frame(store, experiment=name)  # its own columns and dtypes (ints stay ints)
-        parts.extend(_experiment_section(name, df, df.attrs, eps, figures, stem))
+        sweeps = sorted(df["sweep"].dropna().unique()) if "sweep" in df else []
+        for sweep in sweeps if len(sweeps) > 1 else [None]:
+            part = df if sweep is None else df[df["sweep"] == sweep].dropna(axis=1, how="all")
+            part.attrs = df.attrs
+            label = name if sweep is None else f"{name} (sweep {sweep})"
+            stem = _stem(frame, name, sweep)
+            parts.extend(_experiment_section(label, part, df.attrs, eps, figures, stem))
     if not names:
         parts.append(_note("The store holds no successful cell yet."))
     failed = frame[frame["status"] == "failed"]
