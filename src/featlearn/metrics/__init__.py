@@ -1,6 +1,7 @@
 """Metrics (DESIGN section 6): excess risk, subspace alignment, per-degree learned energy, and the
 learning-curve theory of dot-product kernel ridge on the sphere."""
 
+from featlearn.metrics._degrees import DegreeReport, degree_energies
 from featlearn.metrics._kernel_theory import (
     effective_ridge,
     eigenlearning_risk,
@@ -18,8 +19,10 @@ from featlearn.metrics._metrics import (
 )
 
 __all__ = [
+    "DegreeReport",
     "RiskReport",
     "alignment",
+    "degree_energies",
     "effective_ridge",
     "eigenlearning_risk",
     "excess_risk",
