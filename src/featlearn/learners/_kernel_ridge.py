@@ -6,13 +6,18 @@ layer-wise network, which also removes beta.x: a kernel with a degree-1 componen
 itself). lam is chosen on the validation set, or on a held-out fraction of n, over a geometric grid
 times the kernel's mean diagonal.
 
-Solvers: ``exact`` (centres = all n training points, one mixed-precision Cholesky per lam), or
-``nystrom`` (Falkon on M uniformly sampled centres, all lams in shared passes over the data);
-``auto`` takes exact when its n x n matrices fit ``max_bytes``, else Nyström.
+Solvers: ``exact`` (centres = all n training points, one mixed-precision Cholesky per lam),
+``pcg`` (the same estimator by RPCholesky-preconditioned CG with float64 iterative refinement,
+``featlearn.solvers.pcg_ridge``: O(n^2) per pass instead of O(n^3) per lam, K kept in 6 bytes per
+upper-triangle entry), or ``nystrom`` (Falkon on M uniformly sampled centres, all lams in shared
+passes over the data). ``auto`` takes exact below n = PCG_MIN_N (where its Cholesky is cheaper,
+measured in benchmarks/RESULTS.md) and pcg from there, whichever of the two fits ``max_bytes``,
+else Nyström.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -32,17 +37,21 @@ from featlearn.kernels import (
 from featlearn.learners._base import DTYPES, Learner, check_common, register
 from featlearn.learners._steps import split_validation
 from featlearn.solvers import (
+    RANK_CAP,
     best_on_validation,
     dual_select_lambda,
     nystrom_memory,
     nystrom_ridge,
+    pcg_memory,
+    pcg_ridge,
     uniform_centers,
 )
 from featlearn.targets import Stream
 
 __all__ = ["KernelRidgeConfig", "KernelRidgeLearner", "exact_memory"]
 
-_SOLVERS = ("auto", "exact", "nystrom")
+_SOLVERS = ("auto", "exact", "pcg", "nystrom")
+PCG_MIN_N = 3000  # auto: pcg from this n on (measured crossover, benchmarks/RESULTS.md)
 
 
 @dataclass(frozen=True)
@@ -53,8 +62,9 @@ class KernelRidgeConfig:
         ((1 + x.x'/d)^q) or ``rbf`` (exp(-|x - x'|^2 / (2 bandwidth^2 d)))
     activation, q, bandwidth : parameters of those kernels
     oracle : apply the kernel to Ux (needs ``set_projection(U)`` before fit; ``run_fit`` does it)
-    solver : ``auto``, ``exact`` or ``nystrom``
+    solver : ``auto``, ``exact``, ``pcg`` or ``nystrom``
     centers : Nyström centres M (<= n); None = min(n, 2048)
+    rank : pcg's RPCholesky preconditioner rank (>= 1); None = adaptive, at most min(n, 2048)
     max_bytes : memory budget in bytes for the solver's matrices and kernel blocks
     lambda_min, lambda_max, n_lambdas : lam grid, times mean_i k(x_i, x_i) / n (n lam I is compared
         with K's diagonal); the low end matters for noiseless targets, where near-interpolation wins
@@ -68,8 +78,9 @@ class KernelRidgeConfig:
     q: int = 2
     bandwidth: float = 1.0
     oracle: bool = False
-    solver: Literal["auto", "exact", "nystrom"] = "auto"
+    solver: Literal["auto", "exact", "pcg", "nystrom"] = "auto"
     centers: int | None = None
+    rank: int | None = None
     max_bytes: int = 4 * 2**30
     lambda_min: float = 1e-8
     lambda_max: float = 10.0
@@ -87,6 +98,8 @@ class KernelRidgeConfig:
             raise ConfigError(f"solver must be one of {list(_SOLVERS)}; got {self.solver!r}")
         if self.centers is not None:
             check_int("centers", self.centers, minimum=1)
+        if self.rank is not None:
+            check_int("rank", self.rank, minimum=1)
         check_int("max_bytes", self.max_bytes, minimum=1)
         check_common(self)
         check_real("cg_tol", self.cg_tol, minimum=0.0, strict=True)
@@ -127,7 +140,8 @@ class KernelRidgeLearner(Learner):
         train, validation = split_validation(stream, validation, cfg.val_fraction)
         X_val, y_val = (jnp.asarray(v, dtype) for v in validation)
         solver = self._choose_solver(train.n, X_val.shape[0])
-        fit = self._fit_exact if solver == "exact" else self._fit_nystrom
+        fits = {"exact": self._fit_exact, "pcg": self._fit_pcg, "nystrom": self._fit_nystrom}
+        fit = fits[solver]
         centres, coef, y_mean, info = fit(kernel, train, X_val, y_val, dtype, key)
         if not np.isfinite(coef).all():
             raise NumericalError("kernel ridge: coefficients hold NaN or inf")
@@ -153,11 +167,20 @@ class KernelRidgeLearner(Learner):
         if cfg.solver == "exact" and not fits:
             raise ConfigError(
                 f"max_bytes must be >= {exact_memory(n, n_val)} bytes for the exact solve at "
-                f"n = {n}; got {cfg.max_bytes} (solver='nystrom' needs far less)"
+                f"n = {n}; got {cfg.max_bytes} (solver='pcg' or 'nystrom' need far less)"
             )
-        if cfg.solver == "nystrom" or (cfg.solver == "auto" and not fits):
-            return "nystrom"
-        return "exact"
+        if cfg.solver != "auto":
+            return cfg.solver
+        pcg_fits = self._pcg_memory(n, n_val, store=False) <= cfg.max_bytes
+        if pcg_fits and (n >= PCG_MIN_N or not fits):
+            return "pcg"
+        return "exact" if fits else "nystrom"
+
+    def _pcg_memory(self, n: int, n_val: int, *, store: bool) -> int:
+        """pcg_ridge's peak plus the validation predictions (n_val, L)."""
+        rank = self.config.rank if self.config.rank is not None else min(n, RANK_CAP)
+        L = self.config.n_lambdas
+        return pcg_memory(n, rank, L, store=store) + 8 * n_val * L
 
     def _fit_exact(self, kernel, train: Stream, X_val, y_val, dtype, key):
         X, y = (jnp.asarray(v, dtype) for v in train.materialize())
@@ -169,6 +192,40 @@ class KernelRidgeLearner(Learner):
         lam, alpha, mse = dual_select_lambda(K, r, K_val, r_val, lambdas)
         info = {"lambda": lam, "lambdas": lambdas, "validation_mse": mse, "centers": train.n}
         return np.asarray(X), alpha, y_mean, info
+
+    def _fit_pcg(self, kernel, train: Stream, X_val, y_val, dtype, key):
+        cfg, n, n_val = self.config, train.n, X_val.shape[0]
+        store = self._pcg_memory(n, n_val, store=True) <= cfg.max_bytes
+        need = self._pcg_memory(n, n_val, store=False)
+        if need > cfg.max_bytes:
+            raise ConfigError(
+                f"max_bytes must be >= {need} bytes for the pcg solve at n = {n}; "
+                f"got {cfg.max_bytes} (solver='nystrom' needs less)"
+            )
+        X, y = (np.asarray(v, np.float64) for v in train.materialize())
+        lambdas = cfg.lambdas(float(np.mean(np.asarray(kernel.diag(jnp.asarray(X))))), n)
+        sol = pcg_ridge(kernel, X, y, lambdas, key=key, rank=cfg.rank, store=store)
+        pred = kernel_apply(kernel, X_val, X, sol.coefs, dtype=jnp.float64) + sol.y_mean
+        best, mse = best_on_validation(pred, y_val, step="kernel ridge")
+        if not sol.converged:
+            warnings.warn(
+                f"kernel ridge (pcg): relative residuals {np.array2string(sol.residuals)} did "
+                "not all reach 1e-11; the float64 floor of this system was met first",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        info = {
+            "lambda": float(lambdas[best]),
+            "lambdas": lambdas,
+            "validation_mse": mse,
+            "centers": n,
+            "rank": sol.rank,
+            "cg_iterations": sol.iterations,
+            "refinements": sol.refinements,
+            "residuals": sol.residuals,
+            "kernel_cached": sol.stored,
+        }
+        return X, sol.coefs[:, best], sol.y_mean, info
 
     def _fit_nystrom(self, kernel, train: Stream, X_val, y_val, dtype, key):
         cfg = self.config

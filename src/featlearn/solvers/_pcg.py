@@ -27,7 +27,7 @@ alpha_l move by no more than |K_val| times that. The dense float64 Cholesky that
 with carries an error of the same form, kappa_l n eps; with rtol = 1e-11 predictions agree to 1e-6
 whenever kappa_l <= 1e4 in the worst case and, measured (tests and benchmarks/RESULTS.md),
 to ~1e-9 for the NTK kernels of this project, whose smallest eigenvalues are bounded away from 0.
-A round that does not halve the largest residual ends the loop (the float64 floor is reached);
+A round that halves no residual still above rtol ends the loop (the float64 floor is reached);
 ``converged`` is then False and the residuals say how far it got.
 """
 
@@ -70,11 +70,11 @@ class PCGSolution:
 
 def pcg_memory(n: int, rank: int, L: int, *, store: bool) -> int:
     """Peak bytes of ``pcg_ridge``: the float64 RPCholesky factor while it is built, or the stored
-    tiles (``store``), plus its float32 SVD basis, the CG vectors and one kernel block."""
-    factor = 8 * n * rank + 8 * n * _PIVOTS
+    tiles (``store``), plus the preconditioner's factor, the CG vectors and one kernel block."""
+    building = 8 * n * _PIVOTS + 8 * rank * rank * 2  # a block of columns, F^T F and W
     held = tiles_memory(n) if store else tile_workspace(n)
     vectors = _VECTORS * 8 * n * L
-    return max(factor, held) + 4 * n * rank + vectors + DEFAULT_BLOCK_BYTES
+    return max(building, held) + 8 * n * rank + vectors + DEFAULT_BLOCK_BYTES
 
 
 def _factor(kernel: Kernel, X, rank: int | None, key) -> tuple[LowRankPreconditioner, int]:
@@ -112,7 +112,7 @@ def _refine(op: KernelTiles, pre, b, mus, rtol, inner_rtol, max_iter, max_refine
         before, res = res, np.linalg.norm(R, axis=0) / bnorm
         if not np.isfinite(res).all():
             raise NumericalError("pcg: the residual holds NaN or inf")
-        if res.max() > 0.5 * before.max():
+        if not (res[before > rtol] <= 0.5 * before[before > rtol]).any():
             break  # the float64 floor: more rounds cannot help
     return A, res, steps, rounds
 
