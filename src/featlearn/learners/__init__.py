@@ -1,4 +1,5 @@
-"""Learners: the layer-wise network and its baselines, one protocol (DESIGN sections 3-4).
+"""Learners: the layer-wise network, the giant step, RFM and the baselines, one protocol
+(DESIGN sections 3-4).
 
 ``LEARNERS`` maps public names to classes; ``make_learner(name, **options)`` builds one.
 """
@@ -9,6 +10,7 @@ from featlearn.learners._giant_step import GiantStepConfig, GiantStepLearner
 from featlearn.learners._kernel_ridge import KernelRidgeConfig, KernelRidgeLearner
 from featlearn.learners._layerwise import LayerwiseConfig, LayerwiseLearner
 from featlearn.learners._random_features import RandomFeaturesConfig, RandomFeaturesLearner
+from featlearn.learners._rfm import RFMConfig, RFMLearner
 
 __all__ = [
     "LEARNERS",
@@ -24,6 +26,8 @@ __all__ = [
     "NotFittedError",
     "RandomFeaturesConfig",
     "RandomFeaturesLearner",
+    "RFMConfig",
+    "RFMLearner",
     "make_learner",
     "register",
 ]
