@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from featlearn._errors import ConfigError
-from featlearn.runtime._open import open_read, sqlite_error
+from featlearn.runtime._open import StoreDamaged, open_read, sqlite_error, tables
 from featlearn.runtime._store import COLUMNS, Store
 
 __all__ = ["RepairSummary", "check_store", "repair_store"]
@@ -34,14 +34,17 @@ def check_store(path: str | Path) -> dict[str, Any]:
     conn = open_read(path, timeout=30.0)
     try:
         problems = [r[0] for r in conn.execute("PRAGMA integrity_check(20)")]
-        sound = problems == ["ok"]
+        sound, counts = problems == ["ok"], None
+        if sound and not {"cells", "meta"} <= tables(conn):
+            raise ConfigError(f"{path}: not a featlearn results store")
         counts = dict(conn.execute("SELECT status, COUNT(*) FROM cells GROUP BY status"))
     except sqlite3.DatabaseError as exc:
-        problems, sound, counts = [str(exc)], False, None
+        error = sqlite_error(path, exc, writing=False)
+        if not isinstance(error, StoreDamaged):
+            raise error from None
+        problems, sound = [str(exc)], False
     finally:
         conn.close()
-    if sound and counts is None:
-        raise ConfigError(f"{path}: not a featlearn results store")
     return {
         "store": str(path),
         "ok": sound,
