@@ -134,6 +134,7 @@ def test_effective_ridge_solves_its_equation_and_limits():
     E = [0.2, 0.3, 0.5]
     assert eigenlearning_risk(lam, N, E, 1e-6, 1e-3) == pytest.approx(1.0, rel=1e-5)
     assert eigenlearning_risk(lam, N, E, 1e9, 1e-3) < 1e-6
+    assert eigenlearning_risk(lam, N, E, [10, 100], 1e-3).shape == (2,)
     with pytest.raises(ConfigError, match="n must be < the kernel's rank"):
         eigenlearning_risk(lam, N, E, 100.0, 0.0)
     with pytest.raises(ConfigError, match="energies"):

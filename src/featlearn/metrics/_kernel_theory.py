@@ -187,6 +187,7 @@ def eigenlearning_risk(
     E[: len(energies)] = energies
     noise = check_real("noise", noise, minimum=0.0)
     tail_trace = check_real("tail_trace", tail_trace, minimum=0.0)
+    n = np.asarray(n, dtype=np.float64)
     ke = effective_ridge(lam, N, n, np.asarray(delta, np.float64) + tail_trace)
     L = lam / (lam + ke[..., None])
     e0 = n / (n - (N * L**2).sum(-1))
