@@ -183,3 +183,23 @@ def test_kernels_are_jit_friendly_pytrees():
     X = jnp.asarray(_points())
     out = jax.jit(lambda kern, A: kern(A, A))(k, X)
     np.testing.assert_allclose(out, kernel_matrix(k, X), rtol=1e-14)
+
+
+def test_fast_arccos_and_relu_duals_match_the_reference():
+    from featlearn.kernels._arccos import fast_arccos, relu_duals
+
+    c = np.concatenate([np.linspace(-1, 1, 20001), 1 - np.geomspace(1e-16, 1e-2, 50)])
+    assert np.abs(np.asarray(fast_arccos(jnp.asarray(c))) - np.arccos(c)).max() < 1e-13
+    c32 = jnp.asarray(c, jnp.float32)
+    err32 = np.abs(
+        np.asarray(fast_arccos(c32), np.float64) - np.arccos(np.asarray(c32, np.float64))
+    )
+    assert err32.max() < 1e-6
+    relu = get_activation("relu")  # the activation's own closed forms are the reference
+    rng = np.random.default_rng(0)
+    s11, s22 = rng.uniform(0.5, 3.0, (2, 1000))
+    s12 = rng.uniform(-1, 1, 1000) * np.sqrt(s11 * s22)
+    args = tuple(jnp.asarray(a) for a in (s11, s12, s22))
+    dual, dual_prime = relu_duals(*args)
+    np.testing.assert_allclose(dual, relu.dual(*args), rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(dual_prime, relu.dual_prime(*args), rtol=1e-13, atol=1e-14)

@@ -150,3 +150,33 @@ def test_bad_sizes_name_the_parameter():
         )
     with pytest.raises(NotFittedError):
         KernelRidgeLearner().predict(X)
+
+
+def test_pcg_solver_equals_exact_and_auto_takes_it_from_the_crossover(monkeypatch):
+    from featlearn.learners import _kernel_ridge
+
+    X, y = _regression(300)
+    Xv, yv = _regression(100, seed=1)
+    Xt, _ = _regression(50, seed=2)
+    fits = {}
+    for solver in ("exact", "pcg"):
+        lr = make_learner("kernel-ridge", kernel="ntk", solver=solver, n_lambdas=4)
+        fits[solver] = lr.fit(X, y, key=jax.random.key(3), X_val=Xv, y_val=yv)
+    ex, pc = fits["exact"].diagnostics(), fits["pcg"].diagnostics()
+    assert pc["solver"] == "pcg" and pc["lambda"] == pytest.approx(ex["lambda"], rel=1e-8)
+    np.testing.assert_allclose(pc["validation_mse"], ex["validation_mse"], rtol=1e-8)
+    want = np.asarray(fits["exact"].predict(Xt))
+    got = np.asarray(fits["pcg"].predict(Xt))
+    assert np.abs(got - want).max() < 1e-6 * np.abs(want).max()
+    monkeypatch.setattr(_kernel_ridge, "PCG_MIN_N", 100)
+    auto = make_learner("kernel-ridge", kernel="ntk", n_lambdas=2, rank=30)
+    diag = auto.fit(X, y, key=jax.random.key(3), X_val=Xv, y_val=yv).diagnostics()
+    assert diag["solver"] == "pcg" and diag["rank"] == 30
+
+
+def test_pcg_bad_options_and_budget_name_the_field():
+    X, y = _regression(100)
+    with pytest.raises(ConfigError, match="rank must be an integer >= 1; got 0"):
+        make_learner("kernel-ridge", solver="pcg", rank=0)
+    with pytest.raises(ConfigError, match="max_bytes must be >= .* for the pcg solve at n = 80"):
+        make_learner("kernel-ridge", solver="pcg", max_bytes=10**6).fit(X, y, key=jax.random.key(0))

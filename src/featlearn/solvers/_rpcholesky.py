@@ -121,7 +121,8 @@ def rpcholesky(
         pivots.extend(S.tolist())
         d = np.maximum(d - np.sum(new * new, axis=1), 0.0)
         d[S] = 0.0  # exactly explained (up to round-off) by the new columns
-        if stall is not None and (before - d.sum()) < stall * len(S) * d.sum() / n:
+        left = max(n - r, 1)  # rows not yet pivots: the mean is over them
+        if stall is not None and (before - d.sum()) < stall * len(S) * d.sum() / left:
             break
     if not np.isfinite(F[:, :r]).all():
         raise NumericalError("RPCholesky: the factor holds NaN or inf")

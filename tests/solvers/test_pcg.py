@@ -1,0 +1,138 @@
+"""RPCholesky, its Woodbury preconditioner, the tiled kernel operator and pcg_ridge, each against
+a dense float64 reference (numpy/scipy)."""
+
+import jax
+import numpy as np
+import pytest
+import scipy.linalg
+
+import featlearn  # noqa: F401  (enables x64)
+from featlearn import ConfigError
+from featlearn.kernels import kernel_matrix, make_kernel
+from featlearn.solvers import (
+    KernelTiles,
+    LowRankPreconditioner,
+    pcg_memory,
+    pcg_ridge,
+    rpcholesky,
+    tiles_memory,
+)
+
+
+def _data(n, d=6, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    y = X[:, 0] * X[:, 1] + (X[:, 2] ** 2 - 1) / np.sqrt(2) + 0.1 * rng.standard_normal(n)
+    return X, y
+
+
+def _rbf(n=160):
+    X, _ = _data(n, d=3)
+    return kernel_matrix(make_kernel("rbf", bandwidth=0.7), X) + 1e-3 * np.eye(n)
+
+
+def test_rpcholesky_trace_error_falls_with_rank_and_is_exact_at_full_rank():
+    K = _rbf()
+    errors = []
+    for rank in (4, 16, 48, 96):
+        fac = rpcholesky(lambda S: K[:, S], np.diag(K), rank=rank, key=jax.random.key(0), block=8)
+        E = K - fac.factor @ fac.factor.T
+        assert fac.rank == rank
+        np.testing.assert_allclose(fac.residual_diag, np.diag(E), atol=1e-10)
+        assert fac.trace_error == pytest.approx(np.trace(E), rel=1e-8)
+        assert np.linalg.eigvalsh(E).min() > -1e-10  # a Schur complement: PSD
+        errors.append(fac.trace_error)
+    assert all(b < 0.7 * a for a, b in zip(errors, errors[1:], strict=False))
+    full = rpcholesky(lambda S: K[:, S], np.diag(K), rank=len(K), key=jax.random.key(1), block=32)
+    np.testing.assert_allclose(full.factor @ full.factor.T, K, atol=1e-10 * np.abs(K).max())
+
+
+def test_rpcholesky_adaptive_stop_and_bad_rank():
+    K = _rbf()
+    fac = rpcholesky(
+        lambda S: K[:, S], np.diag(K), rank=len(K), key=jax.random.key(0), block=8, stall=3.0
+    )
+    assert 0 < fac.rank < len(K)  # stopped once pivots explained little more than a column
+    with pytest.raises(ConfigError, match="rank must be an integer >= 1; got 0"):
+        rpcholesky(lambda S: K[:, S], np.diag(K), rank=0, key=jax.random.key(0))
+
+
+def test_woodbury_preconditioner_is_the_inverse_of_p():
+    K = _rbf(120)
+    F = rpcholesky(lambda S: K[:, S], np.diag(K), rank=30, key=jax.random.key(0)).factor
+    rho, mus = 0.05, np.array([1e-9, 1e-4, 1.0])
+    R = np.random.default_rng(1).standard_normal((len(K), 3))
+    got = LowRankPreconditioner(F, rho=rho)(R, mus)
+    for l, mu in enumerate(mus):
+        want = np.linalg.solve(F @ F.T + (mu + rho) * np.eye(len(K)), R[:, l])
+        np.testing.assert_allclose(got[:, l], want, rtol=1e-8, atol=1e-10 * np.abs(want).max())
+
+
+@pytest.mark.parametrize("store", [True, False])
+def test_tiles_give_k_times_v_in_float64_and_float32(store):
+    X, _ = _data(300)
+    kernel = make_kernel("ntk")
+    K = kernel_matrix(kernel, X)
+    V = np.random.default_rng(2).standard_normal((300, 3))
+    op = KernelTiles(kernel, X, store=store, tile=128)  # 3 x 3 tiles, the last one ragged
+    want = K @ V
+    scale = np.abs(want).max()
+    assert np.abs(op.matvec(V, accurate=True) - want).max() < 1e-11 * scale
+    assert np.abs(op.matvec(V, accurate=False) - want).max() < 1e-5 * scale
+    assert np.abs(op.matvec(V[:, 0], accurate=True) - want[:, 0]).max() < 1e-11 * scale
+    assert tiles_memory(300, tile=128) == 6 * 6 * 104**2  # 6 upper tiles of 104^2 entries
+
+
+def _dense_predictions(K, K_val, y, lambdas):
+    n = len(y)
+    alphas = [
+        scipy.linalg.cho_solve(scipy.linalg.cho_factor(K + n * lam * np.eye(n)), y - y.mean())
+        for lam in lambdas
+    ]
+    return K_val @ np.stack(alphas, axis=1)
+
+
+@pytest.mark.parametrize("kernel,rank,store,smallest", [
+    ("ntk", None, True, 1e-9),
+    ("ntk", 40, False, 1e-9),
+    # the RBF spectrum decays fast: below lam = 1e-4, cond(K + n lam I) > 1e6 and the dense
+    # solve's own residual is already ~1e-11 (measured: 1.8e-11 at cond 4e7)
+    ("rbf", None, True, 1e-4),
+])  # fmt: skip
+def test_pcg_predictions_equal_the_dense_solve(kernel, rank, store, smallest):
+    X, y = _data(400)
+    X_val, _ = _data(200, seed=1)
+    k = make_kernel(kernel)
+    K, K_val = kernel_matrix(k, X), kernel_matrix(k, X_val, X)
+    lambdas = np.array([smallest, 1e-5, 1e-3, 1.0]) * np.mean(np.diag(K)) / len(y)
+    sol = pcg_ridge(k, X, y, lambdas, key=jax.random.key(0), rank=rank, store=store)
+    want = _dense_predictions(K, K_val, y, lambdas)
+    got = K_val @ sol.coefs
+    assert sol.converged and (sol.residuals <= 1e-11).all()
+    assert sol.y_mean == pytest.approx(y.mean(), rel=1e-14)
+    rel = np.abs(got - want).max(axis=0) / np.abs(want).max(axis=0)
+    assert (rel < 1e-6).all(), rel
+
+
+def test_pcg_lambda_path_equals_per_lambda_solves():
+    X, y = _data(400, seed=3)
+    k = make_kernel("nngp")
+    lambdas = np.geomspace(1e-8, 10, 6) * float(np.mean(k.diag(X))) / len(y)
+    path = pcg_ridge(k, X, y, lambdas, key=jax.random.key(0)).coefs
+    for l in (0, 3, 5):
+        one = pcg_ridge(k, X, y, lambdas[l : l + 1], key=jax.random.key(1)).coefs[:, 0]
+        np.testing.assert_allclose(path[:, l], one, rtol=1e-7, atol=1e-9 * np.abs(one).max())
+
+
+def test_pcg_bad_options_name_the_field():
+    X, y = _data(50)
+    k, key = make_kernel("ntk"), jax.random.key(0)
+    with pytest.raises(ConfigError, match="rank must be an integer >= 1; got 0"):
+        pcg_ridge(k, X, y, [1e-3], key=key, rank=0)
+    with pytest.raises(ConfigError, match="rank must be an integer >= 1; got -3"):
+        pcg_ridge(k, X, y, [1e-3], key=key, rank=-3)
+    with pytest.raises(ConfigError, match="lambdas must all be > 0"):
+        pcg_ridge(k, X, y, [0.0], key=key)
+    with pytest.raises(ConfigError, match=r"y \(n,\)"):
+        pcg_ridge(k, X, y[:-1], [1e-3], key=key)
+    assert pcg_memory(1000, 100, 4, store=True) > pcg_memory(1000, 100, 4, store=False)
