@@ -1,4 +1,5 @@
-"""Kernel ridge benchmarks (issue 3): featlearn against scikit-learn, Nyström against exact.
+"""Kernel ridge benchmarks (issues 3, 13): featlearn against scikit-learn, Nyström and pcg
+against exact.
 
 Parts (each runs in its own subprocess, so its peak RSS is its own):
 
@@ -12,6 +13,14 @@ Parts (each runs in its own subprocess, so its peak RSS is its own):
   compare-nystrom  only the Nyström side of ``compare`` (e.g. to try other --centers).
   nystrom   Nyström NTK kernel ridge at n = 10^5, d = 32: fit time, peak RSS, relative risk.
   million   the same at n = 10^6 (long on 2 cores: only with --million).
+  kernel    kernel_matrix of the NTK at n = 2e4 (--kernel-n), d = 32, float64 and float32: time.
+  pcg-sklearn  the pcg solver vs KernelRidge(kernel="precomputed") on the same NTK matrix,
+            n = 2e4 (--pcg-n), d = 32, dls-r2p3 labels: one lam (nlam = 1e-3 mean k(x,x)), and
+            lam chosen from a 10-value grid on 2000 held-out points (sklearn refits per lam);
+            time of kernel + fit + predict on 2000 test points each, max relative prediction gap.
+  crossover learner fit time, exact vs pcg, at n = 1024, 2048, 4096 (d = 32, 10 lams).
+  pcg-fits  the learner's pcg NTK fits of the main experiment: (d, n) = (32, 8192) and
+            (64, 32768), n_val = 4000, 3 lams, default max_bytes (4 GiB): time, peak RSS, risk.
 
 Usage: python benchmarks/kernels.py [--parts sklearn,compare,nystrom] [--runs 3] [--million]
 """
@@ -124,6 +133,146 @@ def part_compare(n: int, centers: int, grid: dict) -> dict:
     return {"part": "compare", "exact": exact, "nystrom": nys, "risk_ratio": ratio}
 
 
+def part_kernel(n: int, runs: int) -> dict:
+    import numpy as np
+
+    import featlearn  # noqa: F401
+    from featlearn.kernels import kernel_matrix, make_kernel
+
+    X = np.random.default_rng(0).standard_normal((n, D))
+    kernel, out = make_kernel("ntk"), {"part": "kernel", "n": n, "runs": runs}
+    for dtype in ("float64", "float32"):
+        kernel_matrix(kernel, X[:256].astype(dtype))  # compile outside the timing
+        times = []
+        for _ in range(runs):
+            t = time.perf_counter()
+            kernel_matrix(kernel, X.astype(dtype))
+            times.append(time.perf_counter() - t)
+        out[f"{dtype}_s"] = statistics.median(times)
+    return out
+
+
+def _pcg_problem(n: int):
+    import jax
+    import numpy as np
+
+    import featlearn  # noqa: F401
+    from featlearn.targets import make_target
+
+    target = make_target("dls-r2p3", D, key=jax.random.key(0))
+    sets = [target.sample(m, key=jax.random.key(i + 1), dtype="float64") for i, m in
+            enumerate((n, 2000, 2000))]  # fmt: skip
+    return [tuple(np.asarray(a) for a in xy) for xy in sets]
+
+
+def part_pcg_sklearn(n: int, runs: int, sk_grid_runs: int) -> dict:
+    import jax
+    import numpy as np
+    from sklearn.kernel_ridge import KernelRidge
+
+    import featlearn  # noqa: F401
+    from featlearn.kernels import kernel_apply, kernel_matrix, make_kernel
+    from featlearn.solvers import best_on_validation, pcg_ridge
+
+    (X, y), (Xv, yv), (Xt, _) = _pcg_problem(n)
+    kernel = make_kernel("ntk")
+    mean_diag = float(np.mean(np.asarray(kernel.diag(X))))
+    grid = np.geomspace(1e-8, 10, 10) * mean_diag / n
+    one = np.array([1e-3 * mean_diag / n])
+    y_mean = float(np.mean(y))
+
+    def ours(lambdas):
+        sol = pcg_ridge(kernel, X, y, lambdas, key=jax.random.key(0))
+        coef = sol.coefs
+        if len(lambdas) > 1:
+            pv = kernel_apply(kernel, Xv, X, coef) + y_mean
+            coef = coef[:, [best_on_validation(pv, yv, step="bench")[0]]]
+        return kernel_apply(kernel, Xt, X, coef)[:, 0] + y_mean
+
+    def theirs(lambdas):
+        K = kernel_matrix(kernel, X)
+        Kt = kernel_matrix(kernel, Xt, X)
+        if len(lambdas) == 1:
+            best = lambdas[0]
+        else:  # what a user does with sklearn: refit per lambda, keep the best on validation
+            Kv = kernel_matrix(kernel, Xv, X)
+            mse = [np.mean((KernelRidge(alpha=n * lam, kernel="precomputed").fit(K, y - y_mean)
+                            .predict(Kv) + y_mean - yv) ** 2) for lam in lambdas]  # fmt: skip
+            best = lambdas[int(np.argmin(mse))]
+        sk = KernelRidge(alpha=n * best, kernel="precomputed").fit(K, y - y_mean)
+        return sk.predict(Kt) + y_mean
+
+    ours(one[:1] * 10)  # compile outside the timing (a different lam, same shapes)
+    out = {"part": "pcg-sklearn", "n": n, "runs": runs, "sklearn_grid_runs": sk_grid_runs}
+    for name, lambdas, sk_runs in (("one_lambda", one, runs), ("grid10", grid, sk_grid_runs)):
+        t_ours, t_sk = [], []
+        for i in range(runs):
+            t = time.perf_counter()
+            p_ours = ours(lambdas)
+            t_ours.append(time.perf_counter() - t)
+            if i < sk_runs:
+                t = time.perf_counter()
+                p_sk = theirs(lambdas)
+                t_sk.append(time.perf_counter() - t)
+        out[name] = {
+            "featlearn_s": statistics.median(t_ours),
+            "sklearn_s": statistics.median(t_sk),
+            "speedup": statistics.median(t_sk) / statistics.median(t_ours),
+            "max_rel_pred_diff": float(np.abs(p_ours - p_sk).max() / np.abs(p_sk).max()),
+        }
+    out["peak_rss_gb"] = _peak_rss_gb()
+    return out
+
+
+def _learner_fit(d: int, n: int, solver: str, n_val: int, n_lambdas: int, **options) -> dict:
+
+    import featlearn  # noqa: F401
+    from featlearn.experiments._fit import fit_keys
+    from featlearn.learners import make_learner
+    from featlearn.metrics import excess_risk
+    from featlearn.targets import make_target
+
+    keys = fit_keys(0)
+    target = make_target("dls-r2p3", d, key=keys["target"])
+    learner = make_learner(
+        "kernel-ridge", kernel="ntk", solver=solver, n_lambdas=n_lambdas, **options
+    )
+    train = target.stream(n, key=keys["train"], dtype="float64")
+    validation = target.sample(n_val, key=keys["val"], dtype="float64")
+    t = time.perf_counter()
+    learner.fit_stream(train, key=keys["learner"], validation=validation)
+    fit_s = time.perf_counter() - t
+    risk = excess_risk(learner.predict, target, key=keys["test"], n_test=4000, dtype="float64")
+    diag = learner.diagnostics()
+    return {
+        "d": d,
+        "n": n,
+        "solver": diag["solver"],
+        "fit_s": fit_s,
+        "relative_risk": risk.relative_risk,
+        "lambda": diag["lambda"],
+        "rank": diag.get("rank"),
+        "cg_iterations": diag.get("cg_iterations"),
+        "refinements": diag.get("refinements"),
+        "kernel_cached": diag.get("kernel_cached"),
+        "peak_rss_gb": _peak_rss_gb(),
+    }
+
+
+def part_crossover(ns: list[int]) -> dict:
+    rows = []
+    for n in ns:
+        for solver in ("exact", "pcg"):
+            _learner_fit(D, 256, solver, 256, 10)  # compile outside the timing
+            rows.append(_learner_fit(D, n, solver, 1000, 10))
+    return {"part": "crossover", "rows": rows}
+
+
+def part_pcg_fits(sizes: list[tuple[int, int]]) -> dict:
+    _learner_fit(D, 256, "pcg", 256, 3)
+    return {"part": "pcg-fits", "rows": [_learner_fit(d, n, "pcg", 4000, 3) for d, n in sizes]}
+
+
 def _child(args) -> None:
     grid = {"lambda_min": 1e-8, "lambda_max": 1e-2, "n_lambdas": 4}
     if args.child == "sklearn":
@@ -132,6 +281,14 @@ def _child(args) -> None:
         out = part_compare(args.compare_n, args.centers, grid)
     elif args.child == "compare-nystrom":  # the Nyström side only (the exact risk is deterministic)
         out = {"part": "compare-nystrom", **_fit(args.compare_n, "nystrom", args.centers, **grid)}
+    elif args.child == "kernel":
+        out = part_kernel(args.kernel_n, args.runs)
+    elif args.child == "pcg-sklearn":
+        out = part_pcg_sklearn(args.pcg_n, args.runs, args.sklearn_grid_runs)
+    elif args.child == "crossover":
+        out = part_crossover([1024, 2048, 4096])
+    elif args.child == "pcg-fits":
+        out = part_pcg_fits([(32, 8192), (64, 32768)])
     elif args.child == "nystrom":
         out = {"part": "nystrom", **_fit(100_000, "nystrom", args.centers, **grid)}
     else:  # 10^6: K_nM cannot be kept, every CG step recomputes it; fewer steps
@@ -148,6 +305,9 @@ def main() -> None:
     ap.add_argument("--compare-n", type=int, default=19_000)
     ap.add_argument("--million", action="store_true", help="also run n = 10^6 (long)")
     ap.add_argument("--million-cg", type=int, default=20, help="CG steps cap at n = 10^6")
+    ap.add_argument("--kernel-n", type=int, default=20_000)
+    ap.add_argument("--pcg-n", type=int, default=20_000)
+    ap.add_argument("--sklearn-grid-runs", type=int, default=1, help="sklearn's 10 refits: slow")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -156,7 +316,8 @@ def main() -> None:
     for part in parts:
         cmd = [sys.executable, __file__, "--child", part, "--runs", str(args.runs)]
         cmd += ["--centers", str(args.centers), "--compare-n", str(args.compare_n)]
-        cmd += ["--million-cg", str(args.million_cg)]
+        cmd += ["--million-cg", str(args.million_cg), "--kernel-n", str(args.kernel_n)]
+        cmd += ["--pcg-n", str(args.pcg_n), "--sklearn-grid-runs", str(args.sklearn_grid_runs)]
         t = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True)
         lines = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]  # noqa: E741
