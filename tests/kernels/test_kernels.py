@@ -203,3 +203,18 @@ def test_fast_arccos_and_relu_duals_match_the_reference():
     dual, dual_prime = relu_duals(*args)
     np.testing.assert_allclose(dual, relu.dual(*args), rtol=1e-13, atol=1e-14)
     np.testing.assert_allclose(dual_prime, relu.dual_prime(*args), rtol=1e-13, atol=1e-14)
+
+
+@pytest.mark.parametrize("max_bytes", [6 * 8 * 10**2, 2**28])  # 10 x 10 tiles (ragged), one tile
+def test_symmetric_kernel_matrix_equals_the_full_evaluation(max_bytes):
+    X = np.random.default_rng(15).standard_normal((37, D))
+    k = make_kernel("ntk")
+    ref = np.asarray(k(jnp.asarray(X), jnp.asarray(X)))
+    K = kernel_matrix(k, X, max_bytes=max_bytes)
+    np.testing.assert_array_equal(K, K.T)
+    off = ~np.eye(len(X), dtype=bool)
+    np.testing.assert_allclose(K[off], ref[off], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(np.diag(K), k.diag(jnp.asarray(X)), rtol=1e-14)  # exact k(x, x)
+    assert np.abs(np.diag(K) - np.diag(ref)).max() < 1e-7 * np.abs(ref).max()  # arccos near 1
+    with pytest.raises(ConfigError, match="max_bytes must be >= 48 bytes"):
+        kernel_matrix(k, X, max_bytes=10)

@@ -58,6 +58,16 @@ def _split(kernel: Kernel, Xi, Xj, unit):
 
 
 @jax.jit
+def _split_diagonal(kernel: Kernel, Xi, unit):
+    """A diagonal tile, its diagonal from kernel.diag as ``kernel_matrix`` does (exact k(x, x))."""
+    K = kernel(Xi, Xi)
+    K = K.at[jnp.diag_indices(K.shape[0])].set(kernel.diag(Xi))
+    hi = K.astype(jnp.float32)
+    lo = ((K - hi.astype(jnp.float64)) / unit).astype(jnp.float16)
+    return hi, lo
+
+
+@jax.jit
 def _pair32(hi, vj, vi):
     return hi @ vj, hi.T @ vi
 
@@ -90,7 +100,8 @@ def _pair_fresh(kernel: Kernel, Xi, Xj, vj, vi):
 
 @jax.jit
 def _diag_fresh(kernel: Kernel, Xi, vi):
-    return kernel(Xi, Xi) @ vi
+    K = kernel(Xi, Xi)
+    return K.at[jnp.diag_indices(K.shape[0])].set(kernel.diag(Xi)) @ vi
 
 
 class KernelTiles:
@@ -114,7 +125,9 @@ class KernelTiles:
         self.tiles = {}
         if self.stored:
             for i, j in self._pairs():
-                self.tiles[i, j] = _split(kernel, self.blocks[i], self.blocks[j], self.unit)
+                Xi, Xj = self.blocks[i], self.blocks[j]
+                split = _split_diagonal(kernel, Xi, self.unit) if i == j else None
+                self.tiles[i, j] = split or _split(kernel, Xi, Xj, self.unit)
 
     def _pairs(self):
         return ((i, j) for i in range(self.count) for j in range(i, self.count))
