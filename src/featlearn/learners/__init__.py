@@ -1,7 +1,8 @@
 """Learners: the layer-wise network, the giant step, RFM and the baselines, one protocol
 (DESIGN sections 3-4).
 
-``LEARNERS`` maps public names to classes; ``make_learner(name, **options)`` builds one.
+``LEARNERS`` maps public names to classes; ``make_learner(name, **options)`` builds one;
+``learner.save(path)`` and ``load(path)`` store a fitted learner as JSON + .npz.
 """
 
 from featlearn.learners._base import LEARNERS, Learner, NotFittedError, make_learner, register
@@ -9,6 +10,7 @@ from featlearn.learners._full_training import FullTrainingConfig, FullTrainingLe
 from featlearn.learners._giant_step import GiantStepConfig, GiantStepLearner
 from featlearn.learners._kernel_ridge import KernelRidgeConfig, KernelRidgeLearner
 from featlearn.learners._layerwise import LayerwiseConfig, LayerwiseLearner
+from featlearn.learners._persist import load
 from featlearn.learners._random_features import RandomFeaturesConfig, RandomFeaturesLearner
 from featlearn.learners._rfm import RFMConfig, RFMLearner
 
@@ -28,6 +30,7 @@ __all__ = [
     "RandomFeaturesLearner",
     "RFMConfig",
     "RFMLearner",
+    "load",
     "make_learner",
     "register",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from abc import ABC, abstractmethod
+from pathlib import Path
 from typing import Any, ClassVar
 
 import jax
@@ -131,6 +132,16 @@ class Learner(ABC):
         """Learned quantities (e.g. ``W`` for networks, ``lambda``); empty by default."""
         self._check_fitted()
         return {}
+
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Save the fitted learner as a folder (``learner.json`` + ``arrays.npz``); returns it.
+
+        The format is documented in ``featlearn.learners._persist``; read it back with
+        ``featlearn.learners.load(path)``.
+        """
+        from featlearn.learners._persist import save
+
+        return save(self, path, overwrite=overwrite)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "d_"):
