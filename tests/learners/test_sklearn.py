@@ -33,6 +33,7 @@ TINY = {
     "random-features": {"width": 8},
     "full-training": {"width": 8, "max_epochs": 20, "patience": 5},
     "kernel-ridge": {"kernel": "ntk"},
+    "rfm": {"iterations": 1},
 }
 NAMES = sorted(LEARNERS)
 

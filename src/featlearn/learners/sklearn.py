@@ -1,9 +1,10 @@
 """scikit-learn compatible estimators for every registered learner (DESIGN section 4).
 
 One explicit class per learner -- ``LayerwiseRegressor``, ``GiantStepRegressor``,
-``RandomFeaturesRegressor``, ``KernelRidgeRegressor``, ``FullTrainingRegressor`` -- whose ``__init__``
-lists the learner's config fields as keyword parameters with the config's defaults, plus
-``random_state``; so ``get_params``, ``clone``, grid searches, IDEs and type checkers all see them.
+``RandomFeaturesRegressor``, ``KernelRidgeRegressor``, ``FullTrainingRegressor``, ``RFMRegressor``
+-- whose ``__init__`` lists the learner's config fields as keyword parameters with the config's
+defaults, plus ``random_state``; so ``get_params``, ``clone``, grid searches, IDEs and type
+checkers all see them (a test keeps the parameters equal to the config's fields).
 ``FeatlearnRegressor(learner="layerwise", random_state=0, **options)`` wraps any registered learner,
 including one registered by a user; ``regressor_class(name)`` returns the named class of ``name``.
 
@@ -34,6 +35,7 @@ __all__ = [
     "GiantStepRegressor",
     "KernelRidgeRegressor",
     "LayerwiseRegressor",
+    "RFMRegressor",
     "RandomFeaturesRegressor",
     "regressor_class",
 ]
@@ -193,7 +195,7 @@ class RandomFeaturesRegressor(_NamedRegressor):
 
 class KernelRidgeRegressor(_NamedRegressor):
     """Kernel ridge with the network's NTK or NNGP, a polynomial or an RBF kernel, as an
-    estimator; exact or Nyström solves (DESIGN sections 4-5).
+    estimator; exact, preconditioned-CG or Nyström solves (DESIGN sections 4-5).
 
     The ``oracle`` variant needs the target's U, which an sklearn ``fit(X, y)`` does not carry:
     use ``featlearn.learners.KernelRidgeLearner`` for it.
@@ -201,8 +203,8 @@ class KernelRidgeRegressor(_NamedRegressor):
     Parameters
     ----------
     random_state : int seed (default 0), JAX key, numpy Generator/RandomState, or None (OS entropy)
-    kernel, activation, q, bandwidth, oracle, solver, centers, max_bytes, lambda_min, lambda_max,
-    n_lambdas, val_fraction, cg_tol, cg_max_iter, dtype
+    kernel, activation, q, bandwidth, oracle, solver, centers, rank, max_bytes, lambda_min,
+    lambda_max, n_lambdas, val_fraction, cg_tol, cg_max_iter, dtype
         The fields of ``featlearn.learners.KernelRidgeConfig``, with its meanings and defaults.
     """
 
@@ -217,8 +219,9 @@ class KernelRidgeRegressor(_NamedRegressor):
         q: int = 2,
         bandwidth: float = 1.0,
         oracle: bool = False,
-        solver: Literal["auto", "exact", "nystrom"] = "auto",
+        solver: Literal["auto", "exact", "pcg", "nystrom"] = "auto",
         centers: int | None = None,
+        rank: int | None = None,
         max_bytes: int = 4 * 2**30,
         lambda_min: float = 1e-8,
         lambda_max: float = 10.0,
@@ -236,6 +239,7 @@ class KernelRidgeRegressor(_NamedRegressor):
         self.oracle = oracle
         self.solver = solver
         self.centers = centers
+        self.rank = rank
         self.max_bytes = max_bytes
         self.lambda_min = lambda_min
         self.lambda_max = lambda_max
@@ -294,6 +298,51 @@ class FullTrainingRegressor(_NamedRegressor):
         self.dtype = dtype
 
 
+class RFMRegressor(_NamedRegressor):
+    """The Recursive Feature Machine (Radhakrishnan, Beaglehole, Pandit, Belkin, Science 2024) as
+    an estimator: kernel ridge in a metric M learned from the predictor's average gradient outer
+    product, T times (DESIGN section 4).
+
+    Parameters
+    ----------
+    random_state : int seed (default 0), JAX key, numpy Generator/RandomState, or None (OS entropy)
+    kernel, bandwidth, activation, iterations, rescale, lambda_min, lambda_max, n_lambdas,
+    val_fraction, max_bytes, dtype
+        The fields of ``featlearn.learners.RFMConfig``, with its meanings and defaults.
+    """
+
+    _learner_name = "rfm"
+
+    def __init__(
+        self,
+        *,
+        random_state: Any = 0,
+        kernel: Literal["laplace", "gaussian", "ntk"] = "laplace",
+        bandwidth: float = 10.0,
+        activation: str = "relu",
+        iterations: int = 3,
+        rescale: Literal["none", "trace"] = "none",
+        lambda_min: float = 1e-8,
+        lambda_max: float = 10.0,
+        n_lambdas: int = 10,
+        val_fraction: float = 0.2,
+        max_bytes: int = 4 * 2**30,
+        dtype: Dtype = "float64",
+    ) -> None:
+        self.random_state = random_state
+        self.kernel = kernel
+        self.bandwidth = bandwidth
+        self.activation = activation
+        self.iterations = iterations
+        self.rescale = rescale
+        self.lambda_min = lambda_min
+        self.lambda_max = lambda_max
+        self.n_lambdas = n_lambdas
+        self.val_fraction = val_fraction
+        self.max_bytes = max_bytes
+        self.dtype = dtype
+
+
 _CLASSES: dict[str, type[_NamedRegressor]] = {
     cls._learner_name: cls
     for cls in (
@@ -302,6 +351,7 @@ _CLASSES: dict[str, type[_NamedRegressor]] = {
         RandomFeaturesRegressor,
         KernelRidgeRegressor,
         FullTrainingRegressor,
+        RFMRegressor,
     )
 }
 
