@@ -1,7 +1,9 @@
 """Figures of a results table: risk vs n with the kernel staircase, thresholds n*(d), alignment vs n.
 
 Each function takes the flat table of :func:`featlearn.runtime.results_frame` (one row per cell)
-and returns a matplotlib ``Figure`` built without pyplot (no global state, no display needed).
+and returns a matplotlib ``Figure`` built without pyplot (no global state, no display needed), or,
+given ``ax=`` (an Axes, or a sequence of Axes for one panel per facet group), draws into the caller's
+own axes and returns the figure they belong to.
 Curves are medians over replicates with error bars from the 25% to the 75% quantile.
 """
 
@@ -13,8 +15,11 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
+
+from featlearn._errors import ConfigError
 
 __all__ = ["alignment_figure", "risk_figure", "staircase_levels", "threshold_figure"]
 
@@ -70,14 +75,28 @@ def _groups(df: pd.DataFrame, facets: Sequence[str]) -> list[tuple[object, pd.Da
     return list(df.groupby(list(facets), sort=True, dropna=False)) if facets else [((), df)]
 
 
-def _panels(n: int, width: float = 4.4, height: float = 3.4):
-    ncols = min(3, max(n, 1))
-    nrows = math.ceil(max(n, 1) / ncols)
-    fig = Figure(figsize=(width * ncols, height * nrows), layout="constrained")
-    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
-    for ax in axes[n:]:
-        ax.set_visible(False)
-    return fig, axes
+def _panels(n: int, ax=None, width: float = 4.4, height: float = 3.4):
+    """``n`` panels: a new constrained-layout grid of up to 3 columns, or the caller's own Axes.
+
+    ``ax`` is one Axes (n must be 1) or a sequence/array of at least n Axes; the first n are used
+    and any others are left untouched. Returns the top-level figure holding them and the axes.
+    """
+    if ax is None:
+        ncols = min(3, max(n, 1))
+        nrows = math.ceil(max(n, 1) / ncols)
+        fig = Figure(figsize=(width * ncols, height * nrows), layout="constrained")
+        axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+        for extra in axes[n:]:
+            extra.set_visible(False)
+        return fig, axes
+    axes = [ax] if isinstance(ax, Axes) else list(np.ravel(np.asarray(ax, dtype=object)))
+    if len(axes) < max(n, 1) or not all(isinstance(a, Axes) for a in axes):
+        raise ConfigError(
+            f"ax must be a matplotlib Axes or a sequence of at least {max(n, 1)} Axes "
+            f"(one per panel); got {type(ax).__name__} of {len(axes)}"
+        )
+    # .figure of a SubFigure's axes is the SubFigure; its .figure is the top-level Figure
+    return axes[0].figure.figure, axes[:n]
 
 
 def _median_curve(ax, group: pd.DataFrame, x: str, y: str, color, label: str) -> None:
@@ -117,11 +136,16 @@ def risk_figure(
     y: str = "relative_risk",
     x: str = "n",
     curve: str = "d",
+    ax: Axes | Sequence[Axes] | None = None,
 ) -> Figure:
     """Median risk vs n, one panel per facet group, one curve per d (log-log), with the kernel
-    staircase of the target drawn dashed in each curve's colour over d^k <= n <= d^{k+1}."""
+    staircase of the target drawn dashed in each curve's colour over d^k <= n <= d^{k+1}.
+
+    ``ax``: draw into these Axes (one per facet group) instead of a new figure. Returns the
+    figure the panels belong to.
+    """
     groups = _groups(df, facets)
-    fig, axes = _panels(len(groups))
+    fig, axes = _panels(len(groups), ax)
     relative = y == "relative_risk"
     titles = _labels(list(facets), [k for k, _ in groups])
     for ax, title, (_, group) in zip(axes, titles, groups, strict=False):
@@ -144,11 +168,21 @@ def risk_figure(
 
 
 def alignment_figure(
-    df: pd.DataFrame, facets: Sequence[str], *, y: str = "alignment", x: str = "n", curve: str = "d"
+    df: pd.DataFrame,
+    facets: Sequence[str],
+    *,
+    y: str = "alignment",
+    x: str = "n",
+    curve: str = "d",
+    ax: Axes | Sequence[Axes] | None = None,
 ) -> Figure:
-    """Median alignment ||W U^T||_F^2 / ||W||_F^2 vs n, one panel per facet group, a curve per d."""
+    """Median alignment ||W U^T||_F^2 / ||W||_F^2 vs n, one panel per facet group, a curve per d.
+
+    ``ax``: draw into these Axes (one per facet group) instead of a new figure. Returns the
+    figure the panels belong to.
+    """
     groups = _groups(df, facets)
-    fig, axes = _panels(len(groups))
+    fig, axes = _panels(len(groups), ax)
     titles = _labels(list(facets), [k for k, _ in groups])
     for ax, title, (_, group) in zip(axes, titles, groups, strict=False):
         curves = group.groupby(curve, sort=True) if curve in group else [(None, group)]
@@ -163,14 +197,27 @@ def alignment_figure(
 
 
 def threshold_figure(
-    th: pd.DataFrame, fits: pd.DataFrame, facets: Sequence[str], *, eps: float, d: str = "d"
+    th: pd.DataFrame,
+    fits: pd.DataFrame,
+    facets: Sequence[str],
+    *,
+    eps: float,
+    d: str = "d",
+    ax: Axes | None = None,
 ) -> Figure:
     """Thresholds n*(d) on log-log axes, one colour per facet group, with the fitted line
     n* = e^c d^k and its interval in the legend. Censored thresholds are drawn as open triangles
     at the grid end that bounds them (pointing up: n* beyond the largest n; down: below the smallest).
+
+    ``ax``: draw into this Axes instead of a new figure. Returns the figure it belongs to.
     """
-    fig = Figure(figsize=(5.6, 4.2), layout="constrained")
-    ax = fig.subplots()
+    if ax is None:
+        fig = Figure(figsize=(5.6, 4.2), layout="constrained")
+        ax = fig.subplots()
+    elif isinstance(ax, Axes):
+        fig = ax.figure.figure  # the top-level figure, also when ax lies in a SubFigure
+    else:
+        raise ConfigError(f"ax must be one matplotlib Axes; got {type(ax).__name__}")
     groups = _groups(th, facets)
     labels = _labels(list(facets), [k for k, _ in groups])
     for i, (key, group) in enumerate(groups):
