@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from featlearn._errors import ConfigError
 from featlearn.learners import LEARNERS, make_learner
-from featlearn.metrics import alignment, excess_risk, principal_angles
+from featlearn.metrics import alignment, degree_energies, excess_risk, principal_angles
 from featlearn.targets import make_target
 
 __all__ = ["FitConfig", "fit_cell", "fit_keys", "run_fit"]
@@ -141,8 +141,6 @@ def fit_cell(
         record["principal_angles"] = [float(a) for a in principal_angles(diag["W"], target.U)]
     record["energy_per_degree"] = list(target.moments.energy_per_degree)
     if config.degrees:
-        from featlearn.metrics import degree_energies  # TODO(lead): top-level once it lands
-
         report = degree_energies(
             learner.predict,
             target,
