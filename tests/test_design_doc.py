@@ -10,9 +10,9 @@ ROOT = Path(__file__).resolve().parents[1]
 DESIGN = ROOT / "docs" / "design.md"
 SOURCES = [ROOT / "src" / "featlearn", ROOT / "benchmarks"]
 
-# "DESIGN section 4", "DESIGN sections 3-4", "DESIGN sections 2 and 4", "DESIGN §3", across a line
-# break too; a range a-b cites every section from a to b.
-_CITATION = re.compile(r"DESIGN[\s#]+(?:sections?[\s#]+|§\s*)(\d+(?:\s*(?:-|–|,|and)\s*\d+)*)")
+# "DESIGN section 4", "DESIGN sections 3-4", "DESIGN sections 2 and 4", "DESIGN §3", "DESIGN 6",
+# across a line break too; a range a-b cites every section from a to b.
+_CITATION = re.compile(r"DESIGN[\s#]+(?:sections?[\s#]+|§\s*)?(\d+(?:\s*(?:-|–|,|and)\s*\d+)*)")
 _HEADING = re.compile(r"^## (\d+)\. ", re.MULTILINE)
 
 
@@ -46,9 +46,9 @@ def _source_files():
 def test_parser_reads_every_citation_form():
     text = (
         "see DESIGN section 4, then (DESIGN sections 3-4) and DESIGN sections 2 and 4;\n"
-        "# DESIGN\n# section 13 is cited across a line; DESIGN §3; DESIGN sections 8–10."
+        "# DESIGN\n# section 13 is cited across a line; DESIGN §3; DESIGN sections 8–10 (DESIGN 6)."
     )
-    assert cited_sections(text) == [{4}, {3, 4}, {2, 4}, {13}, {3}, {8, 9, 10}]
+    assert cited_sections(text) == [{4}, {3, 4}, {2, 4}, {13}, {3}, {8, 9, 10}, {6}]
     assert cited_sections("the DESIGN of this, section 4") == []
 
 
