@@ -108,7 +108,7 @@ def test_pcg_predictions_equal_the_dense_solve(kernel, rank, store, smallest):
     sol = pcg_ridge(k, X, y, lambdas, key=jax.random.key(0), rank=rank, store=store)
     want = _dense_predictions(K, K_val, y, lambdas)
     got = K_val @ sol.coefs
-    assert sol.converged and (sol.residuals <= 1e-11).all()
+    assert sol.converged and (sol.residuals <= 1e-10).all()
     assert sol.y_mean == pytest.approx(y.mean(), rel=1e-14)
     rel = np.abs(got - want).max(axis=0) / np.abs(want).max(axis=0)
     assert (rel < 1e-6).all(), rel

@@ -61,7 +61,7 @@ class KernelRidgeConfig:
     kernel : ``ntk``, ``nngp`` (of the network with ``activation`` at its initialisation), ``poly``
         ((1 + x.x'/d)^q) or ``rbf`` (exp(-|x - x'|^2 / (2 bandwidth^2 d)))
     activation, q, bandwidth : parameters of those kernels
-    oracle : apply the kernel to Ux (needs ``set_projection(U)`` before fit; ``run_fit`` does it)
+    oracle : apply the kernel to Ux (needs ``fit_stream(..., projection=U)``; ``run_fit`` gives it)
     solver : ``auto``, ``exact``, ``pcg`` or ``nystrom``
     centers : Nyström centres M (<= n); None = min(n, 2048)
     rank : pcg's RPCholesky preconditioner rank (>= 1); None = adaptive, at most min(n, 2048)
@@ -127,15 +127,18 @@ class KernelRidgeLearner(Learner):
     Nyström (Falkon), lam chosen on validation data. See the module docstring for the model."""
 
     Config = KernelRidgeConfig
+    uses_projection = True
 
-    def set_projection(self, U) -> KernelRidgeLearner:
-        """Give the oracle kernel its U (r, d) with orthonormal rows; needed when oracle=True."""
-        oracle(self.config.base_kernel(), U)  # validates U
-        self.projection = np.asarray(U, dtype=np.float64)
-        return self
-
-    def fit_stream(self, stream: Stream, *, key: jax.Array, validation=None) -> KernelRidgeLearner:
+    def fit_stream(
+        self, stream: Stream, *, key: jax.Array, validation=None, projection=None
+    ) -> KernelRidgeLearner:
+        """Fit on ``stream``; ``projection``: the target's U (r, d) with orthonormal rows, used
+        (and required) by the oracle kernel only, which is applied to Ux."""
         cfg, dtype = self.config, DTYPES[self.config.dtype]
+        if projection is not None:
+            oracle(cfg.base_kernel(), projection)  # validates U
+            projection = np.asarray(projection, dtype=np.float64)
+        self.projection_ = projection
         kernel = self._kernel(stream.d)
         train, validation = split_validation(stream, validation, cfg.val_fraction)
         X_val, y_val = (jnp.asarray(v, dtype) for v in validation)
@@ -154,9 +157,9 @@ class KernelRidgeLearner(Learner):
         base = self.config.base_kernel()
         if not self.config.oracle:
             return base
-        U = getattr(self, "projection", None)
+        U = getattr(self, "projection_", None)
         if U is None:
-            raise ConfigError("oracle=True needs the target's U: call set_projection(U) first")
+            raise ConfigError("oracle=True needs the target's U: pass fit_stream(projection=U)")
         if U.shape[1] != d:
             raise ConfigError(f"U must have d = {d} columns (the data's); got shape {U.shape}")
         return oracle(base, U)
@@ -210,7 +213,7 @@ class KernelRidgeLearner(Learner):
         if not sol.converged:
             warnings.warn(
                 f"kernel ridge (pcg): relative residuals {np.array2string(sol.residuals)} did "
-                "not all reach 1e-11; the float64 floor of this system was met first",
+                "not all reach 1e-10; the float64 floor of this system was met first",
                 RuntimeWarning,
                 stacklevel=3,
             )
