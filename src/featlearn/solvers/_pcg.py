@@ -74,7 +74,7 @@ def pcg_memory(n: int, rank: int, L: int, *, store: bool) -> int:
     """Peak bytes of ``pcg_ridge``: the float64 RPCholesky factor while it is built, or the stored
     tiles (``store``), plus the preconditioner's factor, the CG vectors and one kernel block."""
     building = 8 * n * _PIVOTS + 8 * rank * rank * 2  # a block of columns, F^T F and W
-    held = tiles_memory(n) if store else tile_workspace(n)
+    held = (tiles_memory(n) if store else 0) + tile_workspace(n)  # tiles + one being made
     vectors = _VECTORS * 8 * n * L
     return max(building, held) + 8 * n * rank + vectors + DEFAULT_BLOCK_BYTES
 
