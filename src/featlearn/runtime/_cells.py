@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from featlearn._errors import ConfigError
+from featlearn.runtime._blas import blas_threads, cell_blas_threads
 
 __all__ = [
     "Cell",
@@ -255,14 +256,16 @@ def execute_cell(
     """Run one cell where this function is called (worker side); never raises for the cell's errors.
 
     The experiment's own exceptions become a ``failed`` result carrying the traceback; the worker
-    process stays alive for the next cell.
+    process stays alive for the next cell. The cell runs with ``FEATLEARN_BLAS_THREADS`` (default
+    1) BLAS threads, so that its metrics are bit-identical on every executor of one machine.
     """
     started, t0 = time.time(), time.perf_counter()
     metrics, error, status = None, None, "ok"
     try:
-        experiment = resolve_experiment(cell.experiment, registry)
-        config = experiment.validate(dict(cell.config), source=f"cell {cell.short}")
-        metrics = _record_json(experiment.run(config, seed=cell.seed))
+        with blas_threads(cell_blas_threads()):  # the same reduction order on every executor
+            experiment = resolve_experiment(cell.experiment, registry)
+            config = experiment.validate(dict(cell.config), source=f"cell {cell.short}")
+            metrics = _record_json(experiment.run(config, seed=cell.seed))
     except Exception as exc:  # noqa: BLE001 - a failing cell is data, not a crash of the sweep
         status = "failed"
         error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=-8)}"
