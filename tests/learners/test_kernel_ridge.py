@@ -111,14 +111,13 @@ def test_nystrom_is_keyed_and_chooses_lambda_on_a_held_out_fraction():
 
 def test_oracle_needs_a_projection():
     X, y = _regression(100)
-    with pytest.raises(ConfigError, match="set_projection"):
+    with pytest.raises(ConfigError, match="projection=U"):
         make_learner("kernel-ridge", oracle=True).fit(X, y, key=jax.random.key(0))
     lr = make_learner("kernel-ridge", oracle=True)
     with pytest.raises(ConfigError, match="orthonormal"):
-        lr.set_projection(2 * np.eye(2, 5))
-    lr.set_projection(np.eye(2, 6))
+        lr.fit(X, y, key=jax.random.key(0), projection=2 * np.eye(2, 5))
     with pytest.raises(ConfigError, match="d = 5 columns"):
-        lr.fit(X, y, key=jax.random.key(0))
+        lr.fit(X, y, key=jax.random.key(0), projection=np.eye(2, 6))
 
 
 @pytest.mark.parametrize("options,match", [

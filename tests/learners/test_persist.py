@@ -56,11 +56,11 @@ def test_round_trip_predicts_bit_for_bit(name, data, tmp_path):
 def test_oracle_kernel_keeps_its_projection(data, tmp_path):
     U = np.eye(4)[:2]
     X, y, X_test = data
-    learner = make_learner("kernel-ridge", kernel="ntk", oracle=True).set_projection(U)
-    learner.fit(X, y, key=jax.random.key(0))
+    learner = make_learner("kernel-ridge", kernel="ntk", oracle=True)
+    learner.fit(X, y, key=jax.random.key(0), projection=U)
     learner.save(tmp_path / "m")
     loaded = load(tmp_path / "m")
-    np.testing.assert_array_equal(loaded.projection, U)
+    np.testing.assert_array_equal(loaded.projection_, U)
     np.testing.assert_array_equal(np.asarray(loaded.predict(X_test)), learner.predict(X_test))
 
 

@@ -8,7 +8,6 @@ the r-th value shows the learned low-dimensional structure.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import numpy as np
@@ -23,7 +22,7 @@ __all__ = ["run_alignment", "spectrum_summary", "validate_alignment_config"]
 def validate_alignment_config(data: dict[str, Any], *, source: str = "config") -> FitConfig:
     """A FitConfig whose learner must be a network (one with a first layer W)."""
     config = data if isinstance(data, FitConfig) else validate_fit_config(data, source=source)
-    if "width" not in {f.name for f in dataclasses.fields(LEARNERS[config.learner].Config)}:
+    if not LEARNERS[config.learner].is_network:
         raise ConfigError(
             f"{source}: learner: alignment needs a network learner (one with a width); "
             f"got {config.learner!r}"

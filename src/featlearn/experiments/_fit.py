@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from typing import Any, Literal
 
@@ -11,7 +10,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from featlearn._errors import ConfigError
-from featlearn.learners import LEARNERS, make_learner
+from featlearn.learners import LEARNERS, Learner, build_learner
 from featlearn.metrics import alignment, degree_energies, excess_risk, principal_angles
 from featlearn.targets import make_target
 
@@ -70,12 +69,9 @@ class FitConfig(BaseModel):
             raise ValueError(f"validation must be 'fresh' or 'holdout'; got {v!r}")
         return v
 
-    def learner_options(self) -> dict[str, Any]:
-        opts = dict(self.options)
-        fields = {f.name for f in dataclasses.fields(LEARNERS[self.learner].Config)}
-        if self.width is not None and "width" in fields:
-            opts.setdefault("width", self.width)
-        return opts
+    def build(self) -> Learner:
+        """The configured learner, through ``featlearn.learners.build_learner`` (the one path)."""
+        return build_learner(self.learner, self.options, width=self.width)
 
 
 _KEY_NAMES = ("target", "train", "val", "test", "learner")
@@ -113,16 +109,17 @@ def fit_cell(
     else:
         keys = fit_keys(config.pair_seed, d=config.d)
     target = make_target(config.target, config.d, key=keys["target"], inputs=config.inputs)
-    learner = make_learner(config.learner, **config.learner_options())
-    if getattr(learner.config, "oracle", False):
-        learner.set_projection(target.U)  # oracle kernels know the relevant subspace
-    dtype = getattr(learner.config, "dtype", "float32")
-    train = target.stream(config.n, key=keys["train"], noise=config.noise, dtype=dtype)
+    learner = config.build()
+    dtype = learner.data_dtype
+    train = target.stream(
+        config.n, key=keys["train"], noise=config.noise, dtype=dtype, block=learner.block
+    )
     validation = None
     if config.validation == "fresh":
         validation = target.sample(config.n_val, key=keys["val"], noise=config.noise, dtype=dtype)
     start = time.perf_counter()
-    learner.fit_stream(train, key=keys["learner"], validation=validation)
+    extra = {"projection": target.U} if learner.uses_projection else {}  # oracle kernels use U
+    learner.fit_stream(train, key=keys["learner"], validation=validation, **extra)
     seconds = time.perf_counter() - start
     risk = excess_risk(learner.predict, target, key=keys["test"], n_test=config.n_test, dtype=dtype)
     diag = learner.diagnostics()

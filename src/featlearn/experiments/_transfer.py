@@ -9,7 +9,6 @@ from the source, while learners starting from scratch need more samples as d gro
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from typing import Any
 
@@ -19,8 +18,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from featlearn.experiments._fit import validate_model
-from featlearn.learners import LEARNERS, Learner, make_learner
-from featlearn.learners._steps import linear_part, network_predict, ridge_head
+from featlearn.learners import LEARNERS, Learner, build_learner
 from featlearn.metrics import alignment, excess_risk, principal_angles
 from featlearn.targets import ArrayStream, Target, make_transfer_pair
 
@@ -90,14 +88,11 @@ class TransferConfig(BaseModel):
         _known_learners(list(v), "options keys")
         return v
 
-    def learner_options(self, name: str) -> dict[str, Any]:
-        """Options of ``name``: ``options[name]`` over ``DEFAULT_OPTIONS``, plus ``width`` where
-        the learner has one."""
+    def build(self, name: str) -> Learner:
+        """Learner ``name`` with ``options[name]`` over ``DEFAULT_OPTIONS`` and this width, through
+        ``featlearn.learners.build_learner`` (the one path)."""
         opts = {**DEFAULT_OPTIONS.get(name, {}), **self.options.get(name, {})}
-        fields = {f.name for f in dataclasses.fields(LEARNERS[name].Config)}
-        if self.width is not None and "width" in fields:
-            opts.setdefault("width", self.width)
-        return opts
+        return build_learner(name, opts, width=self.width)
 
 
 def validate_transfer_config(data: dict[str, Any], *, source: str = "config") -> TransferConfig:
@@ -134,8 +129,7 @@ def fit_on(learner: Learner, target: Target, n: int, *, keys, noise: float, n_va
     """Fit ``learner`` on n samples of ``target`` with n_val fresh validation samples, drawn by
     ``draw`` (float32, cast to the learner's dtype). ``keys`` = (train, val, learner) keys.
     Returns the fit's wall time."""
-    dtype = getattr(learner.config, "dtype", "float32")
-    train, val = draw(target, n, n_val, keys=keys, noise=noise, dtype=dtype)
+    train, val = draw(target, n, n_val, keys=keys, noise=noise, dtype=learner.data_dtype)
     start = time.perf_counter()
     learner.fit_stream(train, key=keys[2], validation=val)
     return time.perf_counter() - start
@@ -148,21 +142,15 @@ def _risk(predict, target: Target, key, n_test: int, prefix: str) -> dict[str, f
 
 
 def _transfer_head(net: Learner, target: Target, cfg: TransferConfig, keys) -> tuple:
-    """A new ridge head (and linear part) on the frozen (W, b) of ``net`` from n_target samples."""
-    dtype = net.dtype_
+    """A new ridge head (and linear part) on the frozen (W, b) of ``net`` from n_target samples
+    (``refit_head``); returns (the transferred learner, its wall time)."""
     data_keys = (keys["target_train"], keys["target_val"])
-    train, val = draw(target, cfg.n_target, cfg.n_val, keys=data_keys, noise=cfg.noise, dtype=dtype)
-    start = time.perf_counter()
-    alpha, beta = linear_part(train, enabled=net.config.preprocess)
-    a, lam = ridge_head(
-        net.W_, net.b_, net.activation_, train, alpha, beta, val, net.config.head_options()
+    train, val = draw(
+        target, cfg.n_target, cfg.n_val, keys=data_keys, noise=cfg.noise, dtype=net.dtype_
     )
-    a, alpha_j = jnp.asarray(a, dtype), jnp.asarray(alpha, dtype)
-
-    def predict(X):
-        return network_predict(net.W_, net.b_, a, alpha_j, beta, X, net.activation_)
-
-    return predict, lam, time.perf_counter() - start
+    start = time.perf_counter()
+    head = net.refit_head(train, validation=val)
+    return head, time.perf_counter() - start
 
 
 def run_transfer(config: TransferConfig | dict[str, Any], *, seed: int = 0) -> dict[str, Any]:
@@ -177,7 +165,7 @@ def run_transfer(config: TransferConfig | dict[str, Any], *, seed: int = 0) -> d
     cfg = validate_transfer_config(config)
     keys = transfer_keys(seed)
     source, target = make_transfer_pair(cfg.d, key=keys["target"])
-    net = make_learner("layerwise", **cfg.learner_options("layerwise"))
+    net = cfg.build("layerwise")
     src_keys = (keys["source_train"], keys["source_val"], keys["source_learner"])
     src_seconds = fit_on(net, source, cfg.n_source, keys=src_keys, noise=cfg.noise, n_val=cfg.n_val)
     W = np.asarray(net.W_)
@@ -187,13 +175,13 @@ def run_transfer(config: TransferConfig | dict[str, Any], *, seed: int = 0) -> d
         "source_max_angle": float(principal_angles(W, source.U).max()),
         "source_seconds": src_seconds,
     }
-    predict, lam, seconds = _transfer_head(net, target, cfg, keys)
-    record.update(_risk(predict, target, keys["test"], cfg.n_test, "transfer"))
-    record.update(transfer_lambda=lam, transfer_seconds=seconds)
+    head, seconds = _transfer_head(net, target, cfg, keys)
+    record.update(_risk(head.predict, target, keys["test"], cfg.n_test, "transfer"))
+    record.update(transfer_lambda=head.lambda_, transfer_seconds=seconds)
     tgt_keys = (keys["target_train"], keys["target_val"], keys["baseline"])
     for name in cfg.baselines:
         prefix = PREFIXES.get(name, name.replace("-", "_"))
-        learner = make_learner(name, **cfg.learner_options(name))
+        learner = cfg.build(name)
         secs = fit_on(
             learner, target, cfg.n_target, keys=tgt_keys, noise=cfg.noise, n_val=cfg.n_val
         )

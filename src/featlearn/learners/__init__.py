@@ -1,11 +1,19 @@
 """Learners: the layer-wise network, the giant step, RFM and the baselines, one protocol
 (DESIGN sections 3-4).
 
-``LEARNERS`` maps public names to classes; ``make_learner(name, **options)`` builds one;
+``LEARNERS`` maps public names to classes; ``build_learner(name, options, width=...)`` is the one
+path from a configuration to a learner (``make_learner(name, **options)`` its keyword form);
 ``learner.save(path)`` and ``load(path)`` store a fitted learner as JSON + .npz.
 """
 
-from featlearn.learners._base import LEARNERS, Learner, NotFittedError, make_learner, register
+from featlearn.learners._base import (
+    LEARNERS,
+    Learner,
+    NotFittedError,
+    build_learner,
+    make_learner,
+    register,
+)
 from featlearn.learners._full_training import FullTrainingConfig, FullTrainingLearner
 from featlearn.learners._giant_step import GiantStepConfig, GiantStepLearner
 from featlearn.learners._kernel_ridge import KernelRidgeConfig, KernelRidgeLearner
@@ -30,6 +38,7 @@ __all__ = [
     "RandomFeaturesLearner",
     "RFMConfig",
     "RFMLearner",
+    "build_learner",
     "load",
     "make_learner",
     "register",

@@ -19,7 +19,7 @@ import numpy as np
 from featlearn._errors import ConfigError, FeatlearnError, check_finite, check_int, check_real
 from featlearn.targets import ArrayStream, Stream
 
-__all__ = ["LEARNERS", "Learner", "NotFittedError", "make_learner", "register"]
+__all__ = ["LEARNERS", "Learner", "NotFittedError", "build_learner", "make_learner", "register"]
 
 DTYPES = {"float32": jnp.float32, "float64": jnp.float64}
 
@@ -42,10 +42,23 @@ def register(name: str):
 
 
 def make_learner(name: str, **options: Any) -> Learner:
-    """Instantiate the registered learner ``name`` with config fields ``options``."""
+    """Instantiate the registered learner ``name`` with config fields ``options``
+    (``build_learner`` in keyword form)."""
+    return build_learner(name, options)
+
+
+def build_learner(name: str, options: dict[str, Any] | None = None, *, width: int | None = None):
+    """The one path from a configuration to a learner, used by the CLI, sweeps, transfer,
+    alignment and the sklearn wrappers: the registered learner ``name`` with config fields
+    ``options``, and ``width`` applied (unless ``options`` sets it) when the learner is a network
+    (``Learner.is_network``; other learners have no width and ignore it)."""
     if name not in LEARNERS:
         raise ConfigError(f"learner must be one of {sorted(LEARNERS)}; got {name!r}")
-    return LEARNERS[name](**options)
+    cls = LEARNERS[name]
+    opts = dict(options or {})
+    if width is not None and cls.is_network:
+        opts.setdefault("width", width)
+    return cls(**opts)
 
 
 def config_from(config_cls: type, config: Any, overrides: dict[str, Any]) -> Any:
@@ -92,6 +105,20 @@ class Learner(ABC):
 
     name: ClassVar[str] = "learner"
     Config: ClassVar[type]
+    #: A network learner has a first layer ``W_`` and a ``width``; experiments pass theirs to it.
+    is_network: ClassVar[bool] = False
+    #: The learner can use the target's relevant subspace: ``fit_stream(..., projection=U)``.
+    uses_projection: ClassVar[bool] = False
+
+    @property
+    def data_dtype(self):
+        """The dtype its data must have (``config.dtype``; float32 for learners without one)."""
+        return DTYPES[getattr(self.config, "dtype", "float32")]
+
+    @property
+    def block(self) -> int:
+        """Rows per streamed chunk it wants (``config.block``, else the streams' default 4096)."""
+        return int(getattr(self.config, "block", 4096))
 
     def __init__(self, config: Any = None, **overrides: Any) -> None:
         self.config = config_from(self.Config, config, overrides)
@@ -103,14 +130,15 @@ class Learner(ABC):
         self.config = config_from(self.Config, self.config, params)
         return self
 
-    def fit(self, X, y, *, key: jax.Array, X_val=None, y_val=None) -> Learner:
-        """Fit on arrays X (n, d), y (n,). Validation arrays, if given, choose hyperparameters."""
+    def fit(self, X, y, *, key: jax.Array, X_val=None, y_val=None, **fit_options: Any) -> Learner:
+        """Fit on arrays X (n, d), y (n,). Validation arrays, if given, choose hyperparameters;
+        ``fit_options`` go to ``fit_stream`` (e.g. ``projection=U`` for an oracle kernel)."""
         validation = None
         if X_val is not None or y_val is not None:
             if X_val is None or y_val is None:
                 raise ConfigError("X_val and y_val must be given together")
             validation = ArrayStream(X_val, y_val).materialize()
-        return self.fit_stream(ArrayStream(X, y), key=key, validation=validation)
+        return self.fit_stream(ArrayStream(X, y), key=key, validation=validation, **fit_options)
 
     @abstractmethod
     def fit_stream(self, stream: Stream, *, key: jax.Array, validation=None) -> Learner:

@@ -8,6 +8,7 @@ Concrete learners (layer-wise, giant step, random features, full training) are f
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import jax.numpy as jnp
@@ -15,7 +16,7 @@ import numpy as np
 
 from featlearn._errors import ConfigError
 from featlearn.learners._base import Learner
-from featlearn.learners._steps import network_predict
+from featlearn.learners._steps import linear_part, network_predict, ridge_head
 from featlearn.targets import Stream
 
 __all__ = ["_NetworkLearner", "_check_stream", "normalised_eta"]
@@ -46,6 +47,26 @@ class _NetworkLearner(Learner):
     Subclasses set, in ``fit_stream``, through ``_set_network``: W_ (m, d), b_ (m,), a_ (m,),
     alpha_, beta_ (d,), lambda_, activation_, d_, dtype_ and, when they take a step, eta1_.
     """
+
+    is_network = True
+
+    def refit_head(self, stream: Stream, *, validation) -> _NetworkLearner:
+        """A copy of this fitted network whose first layer (W, b) is kept frozen and whose linear
+        part and ridge head are fitted anew on ``stream`` with lambda chosen on ``validation``
+        (an (X, y) pair): transfer of the learned representation to another head (DESIGN
+        section 7). This learner is not changed."""
+        self._check_fitted()
+        head = getattr(self.config, "head_options", None)
+        if head is None:
+            raise ConfigError(f"{type(self).__name__} has no ridge head to refit")
+        _check_stream(stream, self.dtype_)
+        alpha, beta = linear_part(stream, enabled=getattr(self.config, "preprocess", True))
+        a, lam = ridge_head(self.W_, self.b_, self.activation_, stream, alpha, beta, validation,
+                            head())  # fmt: skip
+        new = copy.copy(self)
+        new._set_network(self.W_, self.b_, a, jnp.asarray(alpha, self.dtype_), beta, lam,
+                         self.activation_, self.d_, self.dtype_)  # fmt: skip
+        return new
 
     def _set_network(self, W, b, a, alpha, beta, lam, act, d, dtype, eta1=None) -> None:
         self.W_, self.b_, self.a_ = W, b, jnp.asarray(a, dtype)
