@@ -19,6 +19,7 @@ SMALL_CONFIGS = {
     "random-features": ({"width": 16}, True),
     "full-training": ({"width": 16, "max_epochs": 20, "patience": 5}, True),
     "kernel-ridge": ({"kernel": "ntk"}, False),
+    "rfm": ({"iterations": 1, "n_lambdas": 3}, False),
 }
 NAMES = sorted(LEARNERS)
 

@@ -152,8 +152,8 @@ def fit_cell(
 def _fitted_samples(config: FitConfig, learner: Any) -> int:
     """Samples the learner fitted on: n, less the held-out part when validation is a holdout
     (``split_validation`` keeps the first round(n (1 - val_fraction)) rows)."""
-    if config.validation == "fresh":
-        return config.n
+    if config.validation == "fresh" or getattr(learner.config, "lam", None) is not None:
+        return config.n  # fresh validation, or a fixed lam (giant-step): nothing held out
     return int(round(config.n * (1.0 - getattr(learner.config, "val_fraction", 0.0))))
 
 

@@ -18,7 +18,7 @@ __all__ = ["REPRODUCE_SPECS", "SCALES", "SHIPPED_SPECS", "spec_path"]
 REPRODUCE_SPECS = ("reproduce-separation", "reproduce-thresholds", "reproduce-transfer")
 
 #: Names of the shipped specs (without ``.toml`` / ``-smoke.toml`` / ``-large.toml``).
-SHIPPED_SPECS = ("sample-complexity", "transfer", "alignment", *REPRODUCE_SPECS)
+SHIPPED_SPECS = ("sample-complexity", "transfer", "alignment", "giant-step-dandi", *REPRODUCE_SPECS)
 
 #: File-name suffix of each size: ``small`` is the spec itself.
 SCALES = {"small": "", "smoke": "-smoke", "large": "-large"}

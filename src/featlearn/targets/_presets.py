@@ -32,6 +32,15 @@ _HEADS: dict[str, dict[tuple[int, ...], float]] = {
     "single-he2": {(2,): 1.0},
     "dls-r2p3": {(2, 0): _HALF, (0, 2): _HALF, (3, 0): _HALF, (1, 2): _HALF},
     "transfer-pair": {(2, 0): _HALF, (0, 2): _HALF, (3, 0): _HALF, (1, 2): _HALF},
+    # Dandi et al. (2023): (g(z1) + g(z2))/2, g = He_1 + He_2/2 + He_4/24 = h_1 + h_2/sqrt2 + h_4/sqrt24
+    "dandi-he124": {
+        (1, 0): 0.5,
+        (0, 1): 0.5,
+        (2, 0): 0.5 / math.sqrt(2),
+        (0, 2): 0.5 / math.sqrt(2),
+        (4, 0): 0.5 / math.sqrt(24),
+        (0, 4): 0.5 / math.sqrt(24),
+    },  # fmt: skip
     "transfer-pair/target": {(1, 1): _HALF, (2, 0): -_HALF, (0, 3): _HALF, (2, 1): _HALF},
 }
 
@@ -40,6 +49,7 @@ PRESETS: dict[str, str] = {
     "dls-r2p3": "r=2, p=3, rank-2 H, half of the energy in degree 3 (the headline target)",
     "transfer-pair": "source head of the transfer pair (same g as dls-r2p3)",
     "transfer-pair/target": "target head of the transfer pair: same U and degrees, other coefficients",
+    "dandi-he124": "(He_1 + He_2/2 + He_4/24)(z1) + the same of z2, halved: Dandi et al. 2023",
     "random(r, p, energies, kappa, seed)": "random coefficients, given energy per degree, cond(H) = kappa",
 }
 
@@ -180,20 +190,15 @@ def target_from_callable(
 ) -> Target:
     """Project a Python callable g: (n, r) -> (n,) onto the Hermite basis up to degree p.
 
-    Uses tensor Gauss-Hermite quadrature with p + 1 nodes per axis, exact when g is a polynomial of
-    degree <= p; for other g it is the degree-p truncation, which is what the learners see.
+    The coefficients come from tensor Gauss-Hermite quadrature with the number of nodes doubled
+    until they converge (``featlearn.targets._projection.project``, which also reports the energy
+    the degree-p truncation leaves out): exact for polynomials, the converged degree-p truncation
+    (what the learners see) for any other g.
     """
-    from featlearn.targets._hermite import hermite_basis
+    from featlearn.targets._projection import project
 
     r = check_int("r", r, minimum=1)
     p = check_int("p", p, minimum=0)
-    nodes, weights = np.polynomial.hermite_e.hermegauss(p + 1)
-    weights = weights / math.sqrt(2 * math.pi)
-    grid = np.stack(np.meshgrid(*([nodes] * r), indexing="ij"), -1).reshape(-1, r)
-    w = np.prod(np.stack(np.meshgrid(*([weights] * r), indexing="ij"), -1).reshape(-1, r), 1)
-    alphas = multi_indices(r, p)
-    values = np.asarray(g(grid), dtype=np.float64)
-    coefs = np.asarray(hermite_basis(grid, alphas)).T @ (w * values)
-    head = Head(alphas, np.where(np.abs(coefs) < 1e-12, 0.0, coefs))
+    head = project(g, r, p).head
     d = check_int("d", d, minimum=r, bound=f"r (= {r})")
     return Target(head, random_orthonormal_rows(r, d, key=key), name=name)

@@ -266,5 +266,14 @@ class Target:
         """n labelled samples (X of shape (n, d), y of shape (n,)); equal to ``stream(...)`` joined."""
         return self.stream(n, key=key, noise=noise, dtype=dtype).materialize()
 
+    @cached_property
+    def exponents(self) -> Any:
+        """Learning exponents of the head (information exponents, leap, tensor ranks): see
+        ``featlearn.targets.learning_exponents``."""
+        from featlearn.targets._exponents import learning_exponents
+
+        return learning_exponents(self.head)
+
     def describe(self) -> dict[str, Any]:
-        return {"name": self.name, "d": self.d, "r": self.r, "p": self.p, **self.moments.summary()}
+        return {"name": self.name, "d": self.d, "r": self.r, "p": self.p,
+                **self.moments.summary(), "exponents": self.exponents.summary()}  # fmt: skip
