@@ -66,7 +66,7 @@ if [ ! -f "$conf" ] || [ "$(cat "$conf")" != "$want" ]; then
     done
     sleep 1
 fi
-printf 'CgroupPlugin=disabled\n' > /etc/slurm/cgroup.conf
+rm -f /etc/slurm/cgroup.conf  # default: autodetect; no cgroup plugin is used above
 
 running() { [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 running /run/slurmctld.pid || slurmctld
