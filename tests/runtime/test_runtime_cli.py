@@ -47,7 +47,9 @@ def test_bad_specs_exit_2_with_one_line(capsys, tmp_path, extra, message):
     path.write_text(
         SPEC.replace("[grid]", extra + "[grid]") if extra.startswith("[base]") else extra + SPEC
     )
-    code, out, err = _run(capsys, "sweep", "--allow-import", str(path), "--store", str(tmp_path / "s.db"))
+    code, out, err = _run(
+        capsys, "sweep", "--allow-import", str(path), "--store", str(tmp_path / "s.db")
+    )
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and message in err and "bad.toml" in err
     assert "Traceback" not in err
@@ -65,18 +67,24 @@ def test_bad_specs_exit_2_with_one_line(capsys, tmp_path, extra, message):
 )
 def test_bad_flags_exit_2_with_one_line(capsys, monkeypatch, spec, tmp_path, argv, message):
     monkeypatch.setitem(sys.modules, "dask_jobqueue", None)
-    code, _, err = _run(capsys, "sweep", "--allow-import", str(spec), "--store", str(tmp_path / "s.db"), *argv)
+    code, _, err = _run(
+        capsys, "sweep", "--allow-import", str(spec), "--store", str(tmp_path / "s.db"), *argv
+    )
     assert code == 2 and len(err.strip().splitlines()) == 1 and message in err
 
 
 def test_sweep_json_dry_run_failed_exit_and_export(capsys, spec, tmp_path):
     db = tmp_path / "s.db"
-    code, out, _ = _run(capsys, "sweep", "--allow-import", str(spec), "--store", str(db), "--dry-run", "--json")
+    code, out, _ = _run(
+        capsys, "sweep", "--allow-import", str(spec), "--store", str(db), "--dry-run", "--json"
+    )
     assert code == 0 and json.loads(out)["to_run"] == 4
     code, out, _ = _run(capsys, "sweep", "--allow-import", str(spec), "--store", str(db), "--json")
     summary = json.loads(out)
     assert code == 0 and (summary["ran"], summary["stored"], summary["ok"]) == (4, 4, 4)
-    code, out, _ = _run(capsys, "sweep", "--allow-import", str(spec), "--store", str(db), "--set", "base.fail=true")
+    code, out, _ = _run(
+        capsys, "sweep", "--allow-import", str(spec), "--store", str(db), "--set", "base.fail=true"
+    )
     assert code == 1 and "ran 4 (0 ok, 4 failed)" in out and "toy failure on purpose" in out
     code, out, _ = _run(capsys, "export", str(db), "--format", "csv", "-o", str(tmp_path / "x.csv"))
     assert code == 0 and out.strip() == str(tmp_path / "x.csv")

@@ -155,7 +155,10 @@ def test_sweep_killed_with_sigkill_resumes_with_every_cell_once(tmp_path):
 def test_two_sweeps_on_one_store_at_once(tmp_path):
     spec, db = _spec(tmp_path, sleep=0.05, replicates=3), tmp_path / "both.db"
     procs = [
-        _cli("sweep", "--allow-import", str(spec), "--store", str(db), "--json", "--set", f"name={n}") for n in "ab"
+        _cli(
+            "sweep", "--allow-import", str(spec), "--store", str(db), "--json", "--set", f"name={n}"
+        )
+        for n in "ab"
     ]
     results = [p.communicate(timeout=180) for p in procs]
     for proc, (_, err) in zip(procs, results, strict=True):

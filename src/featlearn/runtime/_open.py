@@ -137,6 +137,13 @@ def open_write(path: Path, timeout: float) -> tuple[sqlite3.Connection, bool]:
         raise ConfigError(f"{path}: cannot create the store's folder ({exc})") from None
     if path.exists() and not path.is_file():
         raise ConfigError(f"store is not a file: {path}")
+    # SQLite would fall back to read-only silently and fail at the first cell; say it now.
+    for target, what in ((path, "store"), (path.parent, "store's folder")):
+        if target.exists() and not os.access(target, os.W_OK):
+            raise ConfigError(
+                f"{path}: the {what} is read-only (permission denied); a sweep must write it "
+                "(report and export only read it)"
+            )
     conn = sqlite3.connect(path, timeout=timeout, isolation_level=None)
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
