@@ -161,6 +161,7 @@ def part_kernel(n: int, runs: int) -> dict:
                 times.append(time.perf_counter() - t)
             out[f"{dtype}_{name}_s"] = statistics.median(times)
             out.setdefault(f"{dtype}_K", []).append(K[:2000, :2000].astype(np.float64))
+            del K  # one n x n matrix at a time
         now, before = out.pop(f"{dtype}_K")
         off = ~np.eye(2000, dtype=bool)
         out[f"{dtype}_max_rel_diff_offdiag"] = float(
