@@ -120,8 +120,9 @@ def _check_y(y: Any, n: int) -> np.ndarray:
     return y
 
 
-def _learner_dtype(learner) -> type:
-    return np.float64 if getattr(learner.config, "dtype", "float32") == "float64" else np.float32
+def _learner_dtype(learner) -> np.dtype:
+    """The numpy dtype of the learner's data (``Learner.data_dtype``): inputs are cast to it."""
+    return np.dtype(learner.data_dtype)
 
 
 class _Regressor(*_BASES):

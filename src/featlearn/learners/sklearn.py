@@ -198,7 +198,7 @@ class KernelRidgeRegressor(_NamedRegressor):
     estimator; exact, preconditioned-CG or Nyström solves (DESIGN sections 4-5).
 
     The ``oracle`` variant needs the target's U, which an sklearn ``fit(X, y)`` does not carry:
-    use ``featlearn.learners.KernelRidgeLearner`` for it.
+    use ``featlearn.learners.KernelRidgeLearner(oracle=True).fit(X, y, key=..., projection=U)``.
 
     Parameters
     ----------
