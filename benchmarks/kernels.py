@@ -320,7 +320,8 @@ def _child(args) -> None:
     elif args.child == "crossover":
         out = part_crossover([1024, 2048, 4096])
     elif args.child == "pcg-fits":
-        out = part_pcg_fits([(32, 8192), (64, 32768)])
+        sizes = [tuple(int(v) for v in dn.split(":")) for dn in args.fits.split(",")]
+        out = part_pcg_fits(sizes)
     elif args.child == "nystrom":
         out = {"part": "nystrom", **_fit(100_000, "nystrom", args.centers, **grid)}
     else:  # 10^6: K_nM cannot be kept, every CG step recomputes it; fewer steps
@@ -339,6 +340,7 @@ def main() -> None:
     ap.add_argument("--million-cg", type=int, default=20, help="CG steps cap at n = 10^6")
     ap.add_argument("--kernel-n", type=int, default=20_000)
     ap.add_argument("--pcg-n", type=int, default=20_000)
+    ap.add_argument("--fits", default="32:8192,64:32768", help="pcg-fits sizes d:n,...")
     ap.add_argument(
         "--sklearn-grid-runs",
         type=int,
@@ -355,6 +357,7 @@ def main() -> None:
         cmd += ["--centers", str(args.centers), "--compare-n", str(args.compare_n)]
         cmd += ["--million-cg", str(args.million_cg), "--kernel-n", str(args.kernel_n)]
         cmd += ["--pcg-n", str(args.pcg_n), "--sklearn-grid-runs", str(args.sklearn_grid_runs)]
+        cmd += ["--fits", args.fits]
         t = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True)
         lines = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]  # noqa: E741
