@@ -189,6 +189,11 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
 def load(path: str | Path) -> Learner:
     """Load a learner written by :meth:`Learner.save` (or :func:`save`).
 
+    The folder holds ``learner.json`` (format name and version, featlearn's version, the learner's
+    registered name, its config as a plain dict, and the fitted state, each array replaced by a
+    reference ``{"$array": key}``) and ``arrays.npz`` (the arrays, at their dtypes, no pickle).
+    Python objects of the state (kernel, activation, dtype) are rebuilt from the config.
+
     Parameters
     ----------
     path : the folder holding ``learner.json`` and ``arrays.npz``.
