@@ -1,5 +1,6 @@
 """The HTML report checked in a real browser: headless Chromium loads it offline and finds every
-figure decoded, the headline figure in the first screen and no console errors.
+figure decoded, the headline figure in the first screen and no console errors; for the report of
+`featlearn reproduce` (synthetic records) and for that of a user's own sweep.
 
 Chromium is Debian's package, installed by ``scripts/setup-chromium.sh`` (CI runs it); where it is
 absent the tests are skipped with that reason. The page is loaded from a copy with a probe script
@@ -16,12 +17,15 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from featlearn.experiments import Experiment
+from featlearn.plots import write_report
 from featlearn.reproduce import reproduce
+from featlearn.runtime import parse_spec, run_sweep
 
 CHROMIUM = next(
     (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None
@@ -122,10 +126,8 @@ pair_seed = [0, 1, 2]
 """
 
 
-@pytest.fixture(scope="module")
-def report(tmp_path_factory) -> Path:
+def _reproduce_report(work: Path) -> Path:
     """A `reproduce` report of a small synthetic separation sweep (the real plotting code)."""
-    work = tmp_path_factory.mktemp("browser")
     spec = work / "reproduce-separation.toml"
     spec.write_text(SPEC)
     registry = {"fit": Experiment("fit", lambda data, source="": dict(data), _synthetic_fit)}
@@ -134,9 +136,35 @@ def report(tmp_path_factory) -> Path:
     return work / "report" / "index.html"
 
 
+def _user_sweep_report(work: Path) -> Path:
+    """`featlearn report` of a user's sweep: two learners' risk curves (the runtime's toy)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "runtime"))
+    from runtime_toy import CURVE
+
+    spec = parse_spec({"experiment": "curve", "replicates": 3,
+                       "grid": {"d": [4, 8, 16], "n": {"geomspace": [0.5, 200], "num": 9,
+                                                       "times": "d^2", "integer": True}},
+                       "cases": {"fast": {"learner": "fast", "k": 2.0},
+                                 "slow": {"learner": "slow", "k": 3.0}}})  # fmt: skip
+    run_sweep(spec, work / "sweep.db", progress="quiet", registry={"curve": CURVE})
+    write_report(work / "sweep.db", work / "report", eps=0.1)
+    return work / "report" / "index.html"
+
+
+# report kind -> (how to build it, what its headline figure's alt or id is; None: the first figure)
+REPORTS = {"reproduce": (_reproduce_report, "separation"), "user-sweep": (_user_sweep_report, None)}
+
+
+@pytest.fixture(scope="module", params=sorted(REPORTS))
+def report(request, tmp_path_factory) -> tuple[str, Path]:
+    build, _ = REPORTS[request.param]
+    return request.param, build(tmp_path_factory.mktemp(request.param))
+
+
 @pytest.fixture(scope="module")
 def rendered(report) -> dict:
-    return render(report, report.parent)
+    _, page = report
+    return render(page, page.parent)
 
 
 def test_every_figure_decodes(rendered, report):
@@ -144,12 +172,14 @@ def test_every_figure_decodes(rendered, report):
     assert len(images) >= 1
     broken = [i for i in images if not (i["complete"] and i["width"] > 0 and i["height"] > 0)]
     assert not broken, broken
-    assert len(images) == report.read_text().count("<img")
+    assert len(images) == report[1].read_text().count("<img")
 
 
-def test_headline_figure_is_in_the_first_screen(rendered):
-    headline = [i for i in rendered["images"] if "separation" in (i["alt"], i["id"])]
-    assert headline, f"no <img> with alt or id 'separation' among {rendered['images']}"
+def test_headline_figure_is_in_the_first_screen(rendered, report):
+    name = REPORTS[report[0]][1]
+    images = rendered["images"]
+    headline = [i for i in images if name in (i["alt"], i["id"])] if name else images[:1]
+    assert headline, f"no <img> with alt or id {name!r} among {images}"
     top, viewport = headline[0]["top"], rendered["viewport"]
     # it starts within the first screen and at least a third of it shows there
     assert top + headline[0]["shown"] / 3 <= viewport, (top, headline[0]["shown"], viewport)
@@ -161,12 +191,12 @@ def test_no_console_errors(rendered):
 
 def test_works_offline(rendered, report):
     assert rendered["resources"] == []  # everything is inline (data: URIs are not fetched)
-    assert external_links(report.read_text()) == []
+    assert external_links(report[1].read_text()) == []
 
 
 def test_screenshot_of_the_first_screen(report, tmp_path):
     shot = tmp_path / "first-screen.png"
-    _chromium(f"--screenshot={shot}", report.as_uri())
+    _chromium(f"--screenshot={shot}", report[1].as_uri())
     head = shot.read_bytes()[:24]
     assert head[:8] == b"\x89PNG\r\n\x1a\n"
     assert (int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")) == WINDOW
