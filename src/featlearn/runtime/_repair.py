@@ -32,9 +32,10 @@ def check_store(path: str | Path) -> dict[str, Any]:
     """
     path = Path(path)
     conn = open_read(path, timeout=30.0)
+    counts = None
     try:
         problems = [r[0] for r in conn.execute("PRAGMA integrity_check(20)")]
-        sound, counts = problems == ["ok"], None
+        sound = problems == ["ok"]
         if sound and not {"cells", "meta"} <= tables(conn):
             raise ConfigError(f"{path}: not a featlearn results store")
         counts = dict(conn.execute("SELECT status, COUNT(*) FROM cells GROUP BY status"))
