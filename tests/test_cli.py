@@ -82,3 +82,28 @@ def test_malformed_coefficient_file_from_the_cli(capsys, tmp_path):
     bad.write_text("{not json")
     code, _, err = _run(capsys, ["fit", "--target", str(bad)])
     assert code == 2 and "is malformed" in err and err.count("\n") == 1
+
+
+def test_version_and_target_exponents(capsys):
+    from featlearn import __version__
+
+    code, out, _ = _run(capsys, ["--version"])
+    assert code == 0 and out.strip() == f"featlearn {__version__}"
+    code, out, _ = _run(capsys, ["targets", "single-he2", "--d", "6", "--json"])
+    info = json.loads(out)
+    assert code == 0 and info["exponents"]["information_exponent_min"] == 2
+    assert info["exponents"]["leap_complexity"] == 2
+
+
+def test_targets_on_the_sphere_and_a_bad_input_law(capsys):
+    code, out, _ = _run(
+        capsys, ["targets", "dls-r2p3", "--d", "10", "--inputs", "sphere", "--json"]
+    )
+    assert code == 0 and json.loads(out)["inputs"] == "sphere"
+    code, _, err = _run(capsys, ["targets", "dls-r2p3", "--inputs", "cube"])
+    assert code == 2 and err.count("\n") == 1 and "inputs must be one of" in err
+
+
+def test_unknown_learner_names_the_value_once(capsys):
+    code, _, err = _run(capsys, ["fit", "--learner", "nope", *SMALL])
+    assert code == 2 and err.count("got") == 1 and "'nope'" in err

@@ -131,9 +131,13 @@ def targets(
     name: Annotated[str | None, typer.Argument(help="Show this target's exact moments.")] = None,
     d: Annotated[int, typer.Option(help="Dimension for the shown target.")] = 20,
     seed: Annotated[int, typer.Option(help="Seed of U.")] = 0,
+    inputs: Annotated[
+        str, typer.Option(help="gaussian, or sphere (energies per spherical-harmonic degree).")
+    ] = "gaussian",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """List target presets, or show one target's exact moments (energy per degree, rank of H...)."""
+    """List target presets, or show one target's exact moments (energy per degree, rank of H...)
+    and learning exponents (information exponents, leap complexity)."""
     import jax
 
     from featlearn.targets import PRESETS, make_target
@@ -141,7 +145,7 @@ def targets(
     if name is None:
         _emit(PRESETS, as_json, [f"{k:38s} {v}" for k, v in PRESETS.items()])
         return
-    t = make_target(name, d, key=jax.random.key(seed))
+    t = make_target(name, d, key=jax.random.key(seed), inputs=inputs)
     info = t.describe()
     info["terms"] = t.head.to_dict()["terms"]
     info["satisfies_rank_assumption"] = t.satisfies_rank_assumption
@@ -156,7 +160,17 @@ def targets(
             f"  energy per degree   {energy}",
             f"  |E grad f*|         {info['mean_gradient_norm']:.4g}",
             f"  H = E grad^2 f*     rank {t.moments.hessian_rank}, condition {t.moments.hessian_condition:.4g}{flag}",
+            _exponents_line(t.exponents),
         ],
+    )
+
+
+def _exponents_line(e) -> str:
+    axes = ", ".join(f"{v:g}" for v in e.information_exponent_axes)
+    return (
+        f"  exponents           information {e.information_exponent_min:g} (per axis: {axes}); "
+        f"leap {e.leap_complexity} (basis {e.basis_leap}); ranks of E grad^k f* "
+        f"{list(e.tensor_ranks)}"
     )
 
 
@@ -346,6 +360,36 @@ def export(
 
     with _writing(out or "the export file"):
         typer.echo(str(export_store(store, format, out)))
+
+
+def _version(value: bool) -> None:
+    if value:
+        from featlearn import __version__
+
+        typer.echo(f"featlearn {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+    cache_dir: Annotated[
+        str | None,
+        typer.Option(
+            "--cache-dir",
+            help="JAX compilation cache folder ('off' disables it); default: $FEATLEARN_CACHE_DIR "
+            "or ~/.cache/featlearn/jax. Cached programs make later runs start in seconds.",
+        ),
+    ] = None,
+) -> None:
+    from featlearn._cache import ENV, configure_compilation_cache
+
+    if cache_dir is not None:
+        os.environ[ENV] = cache_dir  # sweep workers started from here inherit it
+    configure_compilation_cache()
 
 
 store_app = typer.Typer(

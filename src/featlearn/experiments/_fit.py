@@ -169,7 +169,8 @@ def validate_model(model: type[BaseModel], data: dict[str, Any], source: str) ->
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = f"unknown key (known: {sorted(model.model_fields)})"
-        raise ConfigError(f"{source}: {key}: {msg}; got {err.get('input')!r}") from None
+        got = "" if "; got " in msg else f"; got {err.get('input')!r}"
+        raise ConfigError(f"{source}: {key}: {msg}{got}") from None
 
 
 def validate_fit_config(data: dict[str, Any], *, source: str = "config") -> FitConfig:

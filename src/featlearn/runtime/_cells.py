@@ -296,4 +296,7 @@ def warm_worker() -> None:
     from featlearn.runtime._signals import watch_parent
 
     watch_parent()
+    from featlearn._cache import configure_compilation_cache
+
+    configure_compilation_cache()  # the parent's choice, through FEATLEARN_CACHE_DIR
     import featlearn.experiments  # noqa: F401
