@@ -7,7 +7,14 @@ from typing import Any, Literal
 
 import jax
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from featlearn._errors import ConfigError
 from featlearn.learners import LEARNERS, Learner, build_learner
@@ -68,6 +75,19 @@ class FitConfig(BaseModel):
         if v not in ("fresh", "holdout"):
             raise ValueError(f"validation must be 'fresh' or 'holdout'; got {v!r}")
         return v
+
+    @model_validator(mode="after")
+    def _learner_accepts(self) -> FitConfig:
+        """Check once, at the boundary: the learner's own config is built from the options and
+        the width, and asked whether it can fit n samples (bad option names, odd widths, unknown
+        kernels, impossible memory budgets... are found here, before anything runs)."""
+        try:
+            learner = self.build()
+            n_val = self.n_val if self.validation == "fresh" else self.n
+            learner.check_problem(self.n, n_val)
+        except ConfigError as exc:
+            raise ValueError(f"learner options: {exc}") from None
+        return self
 
     def build(self) -> Learner:
         """The configured learner, through ``featlearn.learners.build_learner`` (the one path)."""
@@ -165,8 +185,10 @@ def validate_model(model: type[BaseModel], data: dict[str, Any], source: str) ->
         return model(**data)
     except ValidationError as exc:
         err = exc.errors()[0]
-        key = ".".join(str(p) for p in err["loc"]) or "?"
+        key = ".".join(str(p) for p in err["loc"])
         msg = err["msg"].removeprefix("Value error, ")
+        if not key:  # a check across fields names its own key and value
+            raise ConfigError(f"{source}: {msg}") from None
         if err["type"] == "extra_forbidden":
             msg = f"unknown key (known: {sorted(model.model_fields)})"
         got = "" if "; got " in msg else f"; got {err.get('input')!r}"

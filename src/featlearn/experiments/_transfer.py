@@ -15,7 +15,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from featlearn.experiments._fit import validate_model
 from featlearn.learners import LEARNERS, Learner, build_learner
@@ -84,8 +84,13 @@ class TransferConfig(BaseModel):
 
     @field_validator("options")
     @classmethod
-    def _check_options(cls, v: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    def _check_options(
+        cls, v: dict[str, dict[str, Any]], info: ValidationInfo
+    ) -> dict[str, dict[str, Any]]:
         _known_learners(list(v), "options keys")
+        for name, opts in v.items():  # each learner's own config, checked before anything runs
+            build_learner(name, {**DEFAULT_OPTIONS.get(name, {}), **opts},
+                          width=info.data.get("width"))  # fmt: skip
         return v
 
     def build(self, name: str) -> Learner:

@@ -123,6 +123,12 @@ class Learner(ABC):
     def __init__(self, config: Any = None, **overrides: Any) -> None:
         self.config = config_from(self.Config, config, overrides)
 
+    def check_problem(self, n: int, n_val: int) -> None:
+        """Raise ConfigError when this learner cannot fit n samples with n_val validation samples
+        under its options (memory budget, more centres than samples...); called by experiment
+        configs before anything runs, so such cells are refused at the boundary. Default: none."""
+        return None
+
     def get_params(self) -> dict[str, Any]:
         return dataclasses.asdict(self.config)
 

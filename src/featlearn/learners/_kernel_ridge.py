@@ -164,6 +164,13 @@ class KernelRidgeLearner(Learner):
             raise ConfigError(f"U must have d = {d} columns (the data's); got shape {U.shape}")
         return oracle(base, U)
 
+    def check_problem(self, n: int, n_val: int) -> None:
+        """The solver's memory budget and Nyström's centres (<= n) for n samples."""
+        solver = self._choose_solver(n, n_val)
+        centers = self.config.centers
+        if solver == "nystrom" and centers is not None and centers > n:
+            raise ConfigError(f"centers must be <= n (= {n}); got {centers}")
+
     def _choose_solver(self, n: int, n_val: int) -> str:
         cfg = self.config
         fits = exact_memory(n, n_val) <= cfg.max_bytes
