@@ -23,6 +23,7 @@ from featlearn._errors import ConfigError, FeatlearnError, RuntimeFailure
 
 app = typer.Typer(
     name="featlearn",
+    rich_markup_mode=None,  # plain help: boolean flags read "--json", not "--json <bool>"
     help=(
         "Two-layer networks learn the few directions a multi-index target depends on; kernels "
         "cannot. Fit learners, run sweeps, and reproduce the sample-complexity claims."

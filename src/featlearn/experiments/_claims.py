@@ -95,11 +95,15 @@ def _verdict(claim: str, shown: bool, evidence: str, rule: str) -> dict[str, Any
     return {"claim": claim, "shown": bool(shown), "evidence": evidence, "rule": rule}
 
 
+_DEFAULTS = {"inputs": "gaussian", "noise": 0.0}  # what a record without the column ran with
+
+
 def _is(df: pd.DataFrame, **values: Any) -> pd.Series:
     mask = pd.Series(True, index=df.index)
     for column, value in values.items():
-        col = df[column] if column in df else pd.Series(None, index=df.index)
-        mask &= col.fillna({"inputs": "gaussian", "noise": 0.0}.get(column)) == value
+        col = df[column] if column in df else pd.Series(None, index=df.index, dtype=object)
+        default = _DEFAULTS.get(column)
+        mask &= col.map(lambda v, d=default: d if v is None or v != v else v) == value
     return mask
 
 
