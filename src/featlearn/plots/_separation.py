@@ -70,7 +70,7 @@ def headline_figure(
     _d_axis(ax, rows["d"])
     ax.set_ylim(0, max(1.0, float(rows["ci_high"].max()) * 1.05))
     ax.set_ylabel("relative excess risk (median over seeds)")
-    ax.set_title(f"Fixed budget n = {budget_c:g}·d²: the network stays flat, the kernel does not")
+    ax.set_title(f"Relative risk at a fixed budget n = {budget_c:g}·d²")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="center right")
     return fig
