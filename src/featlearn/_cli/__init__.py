@@ -1,0 +1,1 @@
+"""The command implementations behind ``featlearn.cli`` (one module per group of commands)."""
