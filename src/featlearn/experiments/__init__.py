@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import featlearn._jax  # noqa: F401  (64-bit mode for float64 fits and solves)
 from featlearn.experiments._alignment import (
     run_alignment,
     spectrum_summary,

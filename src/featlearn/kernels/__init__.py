@@ -5,6 +5,7 @@
 evaluate them block by block under a memory budget.
 """
 
+import featlearn._jax  # noqa: F401  (64-bit mode for float64 fits and solves)
 from featlearn.kernels._blocks import (
     DEFAULT_BLOCK_BYTES,
     WORKSPACE,

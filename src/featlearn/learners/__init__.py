@@ -6,6 +6,7 @@ path from a configuration to a learner (``make_learner(name, **options)`` its ke
 ``learner.save(path)`` and ``load(path)`` store a fitted learner as JSON + .npz.
 """
 
+import featlearn._jax  # noqa: F401  (64-bit mode for float64 fits and solves)
 from featlearn.learners._base import (
     LEARNERS,
     Learner,

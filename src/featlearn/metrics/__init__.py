@@ -1,6 +1,7 @@
 """Metrics (DESIGN section 6): excess risk, subspace alignment, per-degree learned energy, and the
 learning-curve theory of dot-product kernel ridge on the sphere."""
 
+import featlearn._jax  # noqa: F401  (64-bit mode for float64 fits and solves)
 from featlearn.metrics._degrees import DegreeReport, degree_energies
 from featlearn.metrics._kernel_theory import (
     effective_ridge,

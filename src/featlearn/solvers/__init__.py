@@ -1,5 +1,6 @@
 """Linear algebra shared by every learner: the ridge core (DESIGN section 5)."""
 
+import featlearn._jax  # noqa: F401  (64-bit mode for float64 fits and solves)
 from featlearn.solvers._cg import CGResult, conjugate_gradient
 from featlearn.solvers._nystrom import (
     NystromSolution,

@@ -1,5 +1,6 @@
 """Multi-index polynomial targets f*(x) = g(Ux) in the orthonormal Hermite basis (DESIGN section 1)."""
 
+import featlearn._jax  # noqa: F401  (64-bit mode for float64 fits and solves)
 from featlearn.targets._exponents import LearningExponents, learning_exponents
 from featlearn.targets._hermite import hermite_basis, hermite_normalized, multi_indices
 from featlearn.targets._presets import (
