@@ -29,16 +29,17 @@ if TYPE_CHECKING:
 __all__ = ["ArrayStream", "DataStream", "Stream", "pieces"]
 
 
-@partial(jax.jit, static_argnames=("block", "size", "d", "dtype", "head", "sphere"))
-def _draw_piece(key, U, noise, offset, *, block, size, d, dtype, head, sphere=False):
-    """Rows [offset, offset + size) of the block drawn from ``key``: the whole block is drawn, so a
-    row's value does not depend on how the block is cut into pieces. ``sphere``: rows projected
-    onto the sphere of radius sqrt(d)."""
+@partial(jax.jit, static_argnames=("block", "d", "dtype", "head", "sphere"))
+def _draw_block(key, U, noise, *, block, d, dtype, head, sphere=False):
+    """The whole block of ``block`` rows drawn from ``key``: one compiled program per (block, d,
+    dtype, target), whatever pieces the stream then cuts from it (compiling one program per piece
+    size cost seconds each on small fits). ``sphere``: rows projected onto the sphere of radius
+    sqrt(d)."""
     kx, ke = jax.random.split(key)
-    X = jax.lax.dynamic_slice_in_dim(jax.random.normal(kx, (block, d), dtype=dtype), offset, size)
+    X = jax.random.normal(kx, (block, d), dtype=dtype)
     if sphere:
         X = X * (jnp.sqrt(jnp.asarray(d, dtype)) / jnp.linalg.norm(X, axis=1, keepdims=True))
-    xi = jax.lax.dynamic_slice_in_dim(jax.random.normal(ke, (block,), dtype=dtype), offset, size)
+    xi = jax.random.normal(ke, (block,), dtype=dtype)
     return X, head(X @ U.T) + jnp.sqrt(noise).astype(dtype) * xi
 
 
@@ -115,12 +116,13 @@ class DataStream(Stream):
         sphere = self.target.inputs == "sphere"
         for i, lo in enumerate(range(0, self.n, self.block)):
             key = jax.random.fold_in(self.key, self.start + i)
+            X, y = _draw_block(
+                key, U, noise, block=self.block, d=self.d, dtype=self.dtype, head=head,
+                sphere=sphere,
+            )  # fmt: skip
+            X, y = np.asarray(X), np.asarray(y)  # host slices: no compiled program per piece
             for offset, size in pieces(min(self.block, self.n - lo), self.block):
-                yield _draw_piece(
-                    key, U, noise, offset,
-                    block=self.block, size=size, d=self.d, dtype=self.dtype, head=head,
-                    sphere=sphere,
-                )  # fmt: skip
+                yield jnp.asarray(X[offset : offset + size]), jnp.asarray(y[offset : offset + size])
 
     def split(self, n_first: int) -> tuple[DataStream, DataStream]:
         """Two disjoint streams; the first holds ``n_first`` rounded to whole blocks."""

@@ -62,11 +62,12 @@ class DegreeBasis:
         return self.alphas.sum(1)
 
     def __call__(self, z: jnp.ndarray) -> jnp.ndarray:
-        """phi(z) for z of shape (n, r); returns (n, K) in z's dtype."""
+        """phi(z) for z of shape (n, r); returns (n, K) in z's dtype (NumPy for NumPy z)."""
         h = hermite_basis(z, self.alphas)
         if self.inputs == "gaussian":
             return h
-        return h @ jnp.asarray(self.transform.T, dtype=z.dtype)
+        xp = np if isinstance(z, np.ndarray) else jnp
+        return h @ xp.asarray(self.transform.T, dtype=z.dtype)
 
     def coefficients(self, hermite: np.ndarray) -> np.ndarray:
         """Coefficients b on phi of g = sum_i hermite[i] h_{alphas[i]}: h = L phi with
