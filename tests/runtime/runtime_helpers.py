@@ -29,6 +29,20 @@ def run_cli(*args: str, timeout: float = 300, **popen) -> tuple[int, str, str]:
     return proc.returncode, out, err
 
 
+def run_main(capsys, *argv: str) -> tuple[int, str, str]:
+    """``featlearn ARGV`` in this process through ``featlearn.cli.main``: (exit status, stdout,
+    stderr)."""
+    import pytest
+
+    from featlearn.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(list(argv))
+        raise SystemExit(0)
+    out, err = capsys.readouterr()
+    return info.value.code, out, err
+
+
 def one_line(err: str) -> str:
     """The single stderr line of a failed command (asserts there is exactly one, no traceback)."""
     lines = err.strip().splitlines()

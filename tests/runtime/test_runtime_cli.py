@@ -7,23 +7,15 @@ import sys
 
 import pandas as pd
 import pytest
+from runtime_helpers import run_main
 
 from featlearn import ConfigError
-from featlearn.cli import main
 from featlearn.runtime import Store, export, run_sweep
 from featlearn.runtime import parse_spec as parse
 
 SPEC = (
     'name = "toy"\nexperiment = "runtime_toy:TOY"\nreplicates = 2\n[grid]\nk = [2, 3]\nx = [1.5]\n'
 )
-
-
-def _run(capsys, *argv: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(list(argv))
-        raise SystemExit(0)
-    out, err = capsys.readouterr()
-    return info.value.code, out, err
 
 
 @pytest.fixture
@@ -47,7 +39,7 @@ def test_bad_specs_exit_2_with_one_line(capsys, tmp_path, extra, message):
     path.write_text(
         SPEC.replace("[grid]", extra + "[grid]") if extra.startswith("[base]") else extra + SPEC
     )
-    code, out, err = _run(
+    code, out, err = run_main(
         capsys, "sweep", "--allow-import", str(path), "--store", str(tmp_path / "s.db")
     )
     assert code == 2 and out == ""
@@ -67,7 +59,7 @@ def test_bad_specs_exit_2_with_one_line(capsys, tmp_path, extra, message):
 )
 def test_bad_flags_exit_2_with_one_line(capsys, monkeypatch, spec, tmp_path, argv, message):
     monkeypatch.setitem(sys.modules, "dask_jobqueue", None)
-    code, _, err = _run(
+    code, _, err = run_main(
         capsys, "sweep", "--allow-import", str(spec), "--store", str(tmp_path / "s.db"), *argv
     )
     assert code == 2 and len(err.strip().splitlines()) == 1 and message in err
@@ -75,27 +67,31 @@ def test_bad_flags_exit_2_with_one_line(capsys, monkeypatch, spec, tmp_path, arg
 
 def test_sweep_json_dry_run_failed_exit_and_export(capsys, spec, tmp_path):
     db = tmp_path / "s.db"
-    code, out, _ = _run(
+    code, out, _ = run_main(
         capsys, "sweep", "--allow-import", str(spec), "--store", str(db), "--dry-run", "--json"
     )
     assert code == 0 and json.loads(out)["to_run"] == 4
-    code, out, _ = _run(capsys, "sweep", "--allow-import", str(spec), "--store", str(db), "--json")
+    code, out, _ = run_main(
+        capsys, "sweep", "--allow-import", str(spec), "--store", str(db), "--json"
+    )
     summary = json.loads(out)
     assert code == 0 and (summary["ran"], summary["stored"], summary["ok"]) == (4, 4, 4)
-    code, out, _ = _run(
+    code, out, _ = run_main(
         capsys, "sweep", "--allow-import", str(spec), "--store", str(db), "--set", "base.fail=true"
     )
     assert code == 1 and "ran 4 (0 ok, 4 failed)" in out and "toy failure on purpose" in out
-    code, out, _ = _run(capsys, "export", str(db), "--format", "csv", "-o", str(tmp_path / "x.csv"))
+    code, out, _ = run_main(
+        capsys, "export", str(db), "--format", "csv", "-o", str(tmp_path / "x.csv")
+    )
     assert code == 0 and out.strip() == str(tmp_path / "x.csv")
     assert len(pd.read_csv(tmp_path / "x.csv")) == 8
-    code, _, err = _run(capsys, "export", str(tmp_path / "none.db"))
+    code, _, err = run_main(capsys, "export", str(tmp_path / "none.db"))
     assert code == 2 and "store not found" in err
-    code, out, _ = _run(capsys, "report", str(db), "-o", str(tmp_path / "rep"), "--json")
+    code, out, _ = run_main(capsys, "report", str(db), "-o", str(tmp_path / "rep"), "--json")
     page = (tmp_path / "rep" / "index.html").read_text()
     assert code == 0 and json.loads(out)["figures"] == [] and "No risk-vs-n figure" in page
     assert page.count("toy failure on purpose") == 4  # the failed cells are listed
-    code, _, err = _run(capsys, "report", str(db), "--eps", "0")
+    code, _, err = run_main(capsys, "report", str(db), "--eps", "0")
     assert code == 2 and "eps must be > 0" in err
 
 
@@ -143,9 +139,8 @@ def test_export_csv_and_parquet_round_trip_the_numbers(tmp_path):
             if ref["status"] == "ok":
                 assert row["value"] == ref["metrics"]["value"]  # exact, not approximate
                 assert row["norm"] == ref["metrics"]["norm"]
-                vector = row["vector"]
-                vector = json.loads(vector) if isinstance(vector, str) else list(vector)
-                assert vector == ref["metrics"]["vector"]
+                vector = ref["metrics"]["vector"]  # one column per element
+                assert [row[f"vector.{i}"] for i in range(len(vector))] == vector
             else:
                 assert row["options.tag"] == "bad" and "toy failure" in row["error"]
                 assert pd.isna(row["value"])

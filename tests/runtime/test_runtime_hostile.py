@@ -12,21 +12,12 @@ import subprocess
 import sys
 
 import pytest
-from runtime_helpers import HERE, cli, one_line
+from runtime_helpers import HERE, cli, one_line, run_main
 
-from featlearn.cli import main
 from featlearn.runtime import parse_spec, run_sweep
 from featlearn.runtime._open import sqlite_error
 
 ROOT = os.geteuid() == 0
-
-
-def _run(capsys, *argv: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(list(argv))
-        raise SystemExit(0)
-    out, err = capsys.readouterr()
-    return info.value.code, out, err
 
 
 @pytest.fixture
@@ -49,14 +40,16 @@ def test_module_attr_needs_allow_import_and_imports_nothing_without_it(
     spec, marker = marker_module
     db = str(tmp_path / "s.db")
     for extra in ([], ["--dry-run"]):
-        code, out, err = _run(capsys, "sweep", str(spec), "--store", db, *extra)
+        code, out, err = run_main(capsys, "sweep", str(spec), "--store", db, *extra)
         assert code == 2 and out == "" and "--allow-import" in one_line(err)
         assert not marker.exists(), "the module was imported without --allow-import"
     assert not (tmp_path / "s.db").exists()
-    code, out, err = _run(capsys, "sweep", str(spec), "--store", db, "--dry-run", "--allow-import")
+    code, out, err = run_main(
+        capsys, "sweep", str(spec), "--store", db, "--dry-run", "--allow-import"
+    )
     assert code == 0 and "1 cells, 1 to run" in out and marker.read_text() == "ran"
     (tmp_path / "zen.toml").write_text('experiment = "this:s"\n')
-    code, out, err = _run(capsys, "sweep", str(tmp_path / "zen.toml"), "--dry-run")
+    code, out, err = run_main(capsys, "sweep", str(tmp_path / "zen.toml"), "--dry-run")
     assert code == 2 and out == "" and "Beautiful is better" not in err
 
 
@@ -70,7 +63,7 @@ def test_store_named_after_the_spec_is_a_plain_file_in_the_current_folder(
     spec = tmp_path / "named.toml"
     spec.write_text(f'name = "{name}"\nexperiment = "runtime_toy:TOY"\n[grid]\nk = [2]\n')
     before = sorted(p for p in tmp_path.rglob("*"))
-    code, out, err = _run(capsys, "sweep", str(spec), "--allow-import", "--json")
+    code, out, err = run_main(capsys, "sweep", str(spec), "--allow-import", "--json")
     assert code == 0, err
     created = sorted(set(tmp_path.rglob("*")) - set(before))
     assert [p.parent for p in created] == [work] * len(created) and created
@@ -101,7 +94,7 @@ def _bad_spec(tmp_path, kind):
 )
 def test_bad_spec_files_are_one_line_and_exit_2(capsys, tmp_path, kind, message):
     path = _bad_spec(tmp_path, kind)
-    code, _, err = _run(capsys, "sweep", str(path), "--allow-import", "--dry-run")
+    code, _, err = run_main(capsys, "sweep", str(path), "--allow-import", "--dry-run")
     assert code == 2 and message in one_line(err)
 
 
@@ -130,7 +123,7 @@ def test_bad_output_paths_are_one_line_and_exit_2(capsys, tmp_path, store, argv,
     spec = tmp_path / "toy.toml"
     spec.write_text('experiment = "runtime_toy:TOY"\n[grid]\nk = [2]\n')
     argv = [a.format(db=store, tmp=tmp_path, spec=spec) for a in argv]
-    code, _, err = _run(capsys, *argv, *(["--allow-import"] if argv[0] == "sweep" else []))
+    code, _, err = run_main(capsys, *argv, *(["--allow-import"] if argv[0] == "sweep" else []))
     assert code == 2 and message in one_line(err)
 
 
@@ -142,12 +135,12 @@ def test_read_only_folder_and_store_say_read_only(capsys, tmp_path, store):
     locked.mkdir(mode=0o555)
     os.chmod(store, 0o444)
     try:
-        code, _, err = _run(capsys, "sweep", str(spec), "--allow-import", "--store", str(store))
+        code, _, err = run_main(capsys, "sweep", str(spec), "--allow-import", "--store", str(store))
         assert code == 2 and "read-only" in one_line(err)
         new = str(locked / "sub" / "s.db")
-        code, _, err = _run(capsys, "sweep", str(spec), "--allow-import", "--store", new)
+        code, _, err = run_main(capsys, "sweep", str(spec), "--allow-import", "--store", new)
         assert code == 2 and "cannot create the store's folder" in one_line(err)
-        code, _, err = _run(capsys, "export", str(store), "-o", str(locked / "x.csv"))
+        code, _, err = run_main(capsys, "export", str(store), "-o", str(locked / "x.csv"))
         assert code == 2 and "cannot write" in one_line(err)
     finally:
         os.chmod(store, 0o644)

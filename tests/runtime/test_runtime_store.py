@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from runtime_helpers import cli
 from runtime_toy import TOY, toy_value
 
 from featlearn import ConfigError
@@ -36,12 +34,6 @@ def _spec(tmp_path: Path, sleep: float, k=(2, 3, 4, 5), x=(1.0, 2.0, 3.0), repli
         f"[base]\nsleep = {sleep}\n[grid]\nk = {list(k)}\nx = {list(x)}\n"
     )
     return path
-
-
-def _cli(*args: str) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(HERE)}
-    cmd = [sys.executable, "-m", "featlearn.cli", *args]
-    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def _rows(db: Path) -> list[dict]:
@@ -126,7 +118,7 @@ def test_only_runs_the_chosen_cell(tmp_path):
 
 def test_sweep_killed_with_sigkill_resumes_with_every_cell_once(tmp_path):
     spec, db = _spec(tmp_path, sleep=0.15), tmp_path / "kill.db"
-    proc = _cli("sweep", "--allow-import", str(spec), "--store", str(db), "-q")
+    proc = cli("sweep", "--allow-import", str(spec), "--store", str(db), "-q")
     deadline = time.monotonic() + 60
     stored = 0
     while time.monotonic() < deadline and proc.poll() is None:
@@ -144,7 +136,7 @@ def test_sweep_killed_with_sigkill_resumes_with_every_cell_once(tmp_path):
     assert proc.returncode == -9
     before = len(_rows(db))
     assert 5 <= before < 24, f"the sweep should have been killed mid-run; {before} rows stored"
-    resumed = _cli("sweep", "--allow-import", str(spec), "--store", str(db), "--json")
+    resumed = cli("sweep", "--allow-import", str(spec), "--store", str(db), "--json")
     out, err = resumed.communicate(timeout=120)
     assert resumed.returncode == 0, err
     summary = json.loads(out)
@@ -155,7 +147,7 @@ def test_sweep_killed_with_sigkill_resumes_with_every_cell_once(tmp_path):
 def test_two_sweeps_on_one_store_at_once(tmp_path):
     spec, db = _spec(tmp_path, sleep=0.05, replicates=3), tmp_path / "both.db"
     procs = [
-        _cli(
+        cli(
             "sweep", "--allow-import", str(spec), "--store", str(db), "--json", "--set", f"name={n}"
         )
         for n in "ab"

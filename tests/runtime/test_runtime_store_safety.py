@@ -10,22 +10,13 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from runtime_helpers import cli, one_line, snapshot
+from runtime_helpers import cli, one_line, run_main, snapshot
 from runtime_light import light_value
 
 from featlearn import ConfigError
-from featlearn.cli import main
 from featlearn.runtime import Store, StoreDamaged, check_store, parse_spec, repair_store, run_sweep
 
 PAGE = 4096  # SQLite's default page size, which the stores here use
-
-
-def _run(capsys, *argv: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(list(argv))
-        raise SystemExit(0)
-    out, err = capsys.readouterr()
-    return info.value.code, out, err
 
 
 def _toy_store(db: Path, k: list[int], replicates: int = 1) -> dict[tuple[str, int], dict]:
@@ -77,18 +68,20 @@ def test_read_only_commands_leave_store_folder_and_foreign_files_byte_identical(
     before = snapshot(folder)
     try:
         out = tmp_path / "out"
-        code, _, err = _run(capsys, "report", str(db), "-o", str(out / "rep"))
+        code, _, err = run_main(capsys, "report", str(db), "-o", str(out / "rep"))
         assert code == 0, err
-        code, _, err = _run(capsys, "export", str(db), "-o", str(tmp_path / "x.csv"))
+        code, _, err = run_main(capsys, "export", str(db), "-o", str(tmp_path / "x.csv"))
         assert code == 0, err
         dry = ("sweep", str(spec), "--allow-import", "--dry-run", "--store")
-        code, text, err = _run(capsys, *dry, str(db))
+        code, text, err = run_main(capsys, *dry, str(db))
         assert code == 0 and "2 cells, 0 to run" in text, err
         for other in (foreign, empty):
             for argv in (("report", str(other)), ("export", str(other)), (*dry, str(other))):
-                code, _, err = _run(capsys, *argv)
+                code, _, err = run_main(capsys, *argv)
                 assert code == 2 and "not a featlearn results store" in one_line(err)
-        code, _, err = _run(capsys, "sweep", str(spec), "--allow-import", "--store", str(foreign))
+        code, _, err = run_main(
+            capsys, "sweep", str(spec), "--allow-import", "--store", str(foreign)
+        )
         assert code == 2 and "refusing to add ours" in one_line(err)
         after = snapshot(folder)
     finally:
@@ -132,11 +125,13 @@ def test_damaged_store_is_one_line_everywhere_and_repair_recovers_the_rest(capsy
     sweep = ("sweep", str(spec), "--allow-import", "--store", str(db))
     before = db.read_bytes()
     for argv in (("report", str(db)), ("export", str(db)), sweep, (*sweep, "--dry-run")):
-        code, _, err = _run(capsys, *argv)
+        code, _, err = run_main(capsys, *argv)
         assert code == 2 and "damaged" in one_line(err) and "store repair" in err
-    code, _, err = _run(capsys, "store", "check", str(db))
+    code, _, err = run_main(capsys, "store", "check", str(db))
     assert code == 2 and "damaged" in one_line(err)
-    code, out, err = _run(capsys, "store", "repair", str(db), str(tmp_path / "new.db"), "--json")
+    code, out, err = run_main(
+        capsys, "store", "repair", str(db), str(tmp_path / "new.db"), "--json"
+    )
     assert code == 0, err
     assert db.read_bytes() == before  # repair only reads the damaged file
     with Store(tmp_path / "new.db", create=False) as store:
