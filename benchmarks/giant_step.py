@@ -23,19 +23,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import resource
 import subprocess
 import sys
 import time
+import tomllib
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-import featlearn  # noqa: F401  (x64 mode)
+from featlearn.experiments import spec_path
 from featlearn.learners import make_learner
-from featlearn.targets import Head, Target, random_orthonormal_rows
+from featlearn.targets import make_target
 
 D, P, N_TEST = 512, 1024, 100_000
 PUBLISHED = {  # the notebook's saved outputs: n -> (mean test error over 10 seeds, std, seconds)
@@ -43,26 +43,9 @@ PUBLISHED = {  # the notebook's saved outputs: n -> (mean test error over 10 see
     29532: (0.2068, 0.0059, 77.2),
     262144: (0.0774, 0.0021, 445.0),
 }
-OPTIONS = {
-    "width": P,
-    "output_scale": "sqrt-width",
-    "a_init": "normal",
-    "loss": "half-mse",
-    "eta_rule": "sqrt-nm",
-    "eta": 10.0,
-    "lam": 1.0,
-    "lam_scale": "sum",
-}
-
-
-def dandi_target(d: int, *, key) -> Target:
-    """(g(z_1) + g(z_2))/2, g = He_1 + He_2/2 + He_4/24 = h_1 + h_2/sqrt2 + h_4/sqrt24."""
-    c = {1: 1.0, 2: 1 / math.sqrt(2), 4: 1 / math.sqrt(24)}
-    terms = {}
-    for k, v in c.items():
-        terms[(k, 0)] = v / 2
-        terms[(0, k)] = v / 2
-    return Target(Head.from_terms(2, terms), random_orthonormal_rows(2, d, key=key), "dandi-he124")
+# The learner configuration of the shipped spec, read from it (one source for both).
+_SPEC = tomllib.loads(spec_path("giant-step-dandi").read_text())
+OPTIONS = {"width": _SPEC["base"]["width"], **_SPEC["base"]["options"]}
 
 
 def _peak_gb() -> float:
@@ -89,7 +72,9 @@ def test_errors(learner, target, *, key, n_test: int) -> tuple[float, float]:
 
 
 def run(n: int, seeds: int, n_test: int = N_TEST) -> dict:
-    target = dandi_target(D, key=jax.random.key(0))
+    target = make_target(
+        "dandi-he124", D, key=jax.random.key(0)
+    )  # U as random_orthonormal_rows(2, D)
     rows = []
     for seed in range(seeds):
         k_train, k_fit, k_test = jax.random.split(jax.random.key(1000 + seed), 3)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from sklearn.metrics.pairwise import polynomial_kernel, rbf_kernel
 
-import featlearn  # noqa: F401  (enables x64)
+import featlearn._jax  # noqa: F401  (x64 mode, as featlearn's numerical subpackages set it)
 from featlearn import ConfigError
 from featlearn.kernels import (
     block_rows,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.kernel_ridge import KernelRidge
 
-import featlearn  # noqa: F401  (enables x64)
+import featlearn._jax  # noqa: F401  (x64 mode, as featlearn's numerical subpackages set it)
 from featlearn import ConfigError
 from featlearn.experiments._fit import run_fit
 from featlearn.learners import KernelRidgeLearner, NotFittedError, make_learner
@@ -152,7 +152,7 @@ def test_bad_sizes_name_the_parameter():
 
 
 def test_pcg_solver_equals_exact_and_auto_takes_it_from_the_crossover(monkeypatch):
-    from featlearn.learners import _kernel_ridge
+    from featlearn._configs import _kernels  # the auto rule lives in the learner's config
 
     X, y = _regression(300)
     Xv, yv = _regression(100, seed=1)
@@ -167,7 +167,7 @@ def test_pcg_solver_equals_exact_and_auto_takes_it_from_the_crossover(monkeypatc
     want = np.asarray(fits["exact"].predict(Xt))
     got = np.asarray(fits["pcg"].predict(Xt))
     assert np.abs(got - want).max() < 1e-6 * np.abs(want).max()
-    monkeypatch.setattr(_kernel_ridge, "PCG_MIN_N", 100)
+    monkeypatch.setattr(_kernels, "PCG_MIN_N", 100)
     auto = make_learner("kernel-ridge", kernel="ntk", n_lambdas=2, rank=30)
     diag = auto.fit(X, y, key=jax.random.key(3), X_val=Xv, y_val=yv).diagnostics()
     assert diag["solver"] == "pcg" and diag["rank"] == 30
