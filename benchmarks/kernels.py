@@ -13,7 +13,10 @@ Parts (each runs in its own subprocess, so its peak RSS is its own):
   compare-nystrom  only the Nyström side of ``compare`` (e.g. to try other --centers).
   nystrom   Nyström NTK kernel ridge at n = 10^5, d = 32: fit time, peak RSS, relative risk.
   million   the same at n = 10^6 (long on 2 cores: only with --million).
-  kernel    kernel_matrix of the NTK at n = 2e4 (--kernel-n), d = 32, float64 and float32: time.
+  kernel    kernel_matrix of the NTK at n = 2e4 (--kernel-n), d = 32, float64 and float32: time,
+            now against the code before the pcg speed-up (same process).
+  pcg-passes  the pieces of a pcg solve at n = --pcg-n: packed-K build, one float32 and one
+            float64 product, the RPCholesky preconditioner, one preconditioner application.
   pcg-sklearn  the pcg solver vs KernelRidge(kernel="precomputed") on the same NTK matrix,
             n = 2e4 (--pcg-n), d = 32, dls-r2p3 labels: one lam (nlam = 1e-3 mean k(x,x)), and
             lam chosen from a 10-value grid on 2000 held-out points (sklearn refits per lam);
@@ -133,41 +136,105 @@ def part_compare(n: int, centers: int, grid: dict) -> dict:
     return {"part": "compare", "exact": exact, "nystrom": nys, "risk_ratio": ratio}
 
 
-def part_kernel(n: int, runs: int) -> dict:
-    """kernel_matrix(ntk) now (fast ReLU duals, symmetric tiles) against the same blocks through
-    the activation's reference duals (jnp.arccos; an unregistered copy of relu takes that path)
-    on the full rectangle, i.e. the code before issue 13; same process, same inputs."""
-    import dataclasses
+def _previous_symmetric(kernel, X):
+    """kernel_matrix(X) as it was at the start of the pcg speed-up (commit 245d904): tiles sliced
+    from a JAX array (one compile per offset), the diagonal op by op, mirrors by NumPy's strided
+    transposed copy. Kept here only as the 'previous' side of --parts kernel."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
 
+    from featlearn.kernels._blocks import _block
+
+    with jax.enable_x64(True):  # as featlearn's own functions run
+        return _previous_tiles(_block, kernel, jnp.asarray(X), np, jnp)
+
+
+def _previous_tiles(_block, kernel, X, np, jnp):
+    n, count = X.shape[0], -(-X.shape[0] // min(2048, X.shape[0]))
+    b = -(-n // count)
+    Xp = jnp.pad(X, ((0, count * b - n), (0, 0)))
+    out = np.empty((n, n), dtype=X.dtype)
+    for i in range(count):
+        lo_i, hi_i = i * b, min((i + 1) * b, n)
+        for j in range(i, count):
+            lo_j, hi_j = j * b, min((j + 1) * b, n)
+            tile = np.asarray(_block(kernel, Xp[lo_i : lo_i + b], Xp[lo_j : lo_j + b]))
+            out[lo_i:hi_i, lo_j:hi_j] = tile[: hi_i - lo_i, : hi_j - lo_j]
+            if j > i:
+                out[lo_j:hi_j, lo_i:hi_i] = tile[: hi_i - lo_i, : hi_j - lo_j].T
+    out[np.diag_indices(n)] = np.asarray(kernel.diag(X))
+    return out
+
+
+def part_kernel(n: int, runs: int) -> dict:
+    """kernel_matrix(ntk, X) now against the code at the start of this change
+    (``_previous_symmetric``), same process, same inputs, float64 and float32. Each side's first
+    call at this n (its compilations) is timed apart from the median of the next ``runs``."""
     import numpy as np
 
     import featlearn  # noqa: F401
-    from featlearn.kernels import NTK, kernel_matrix, make_kernel
-    from featlearn.networks import get_activation
+    from featlearn.kernels import kernel_matrix, make_kernel
 
     X = np.random.default_rng(0).standard_normal((n, D))
-    fast = make_kernel("ntk")
-    reference = NTK(dataclasses.replace(get_activation("relu"), name="relu-reference"))
-    cases = {"now": (fast, None), "before": (reference, "rect")}
+    kernel = make_kernel("ntk")
+    cases = {"now": lambda A: kernel_matrix(kernel, A), "previous": lambda A: _previous_symmetric(kernel, A)}  # fmt: skip
     out = {"part": "kernel", "n": n, "runs": runs}
     for dtype in ("float64", "float32"):
         Xd = X.astype(dtype)
-        for name, (kernel, rect) in cases.items():
-            kernel_matrix(kernel, Xd[:256], Xd[:256] if rect else None)  # compile first
+        for name, build in cases.items():
             times = []
-            for _ in range(runs):
+            for _ in range(runs + 1):
                 t = time.perf_counter()
-                K = kernel_matrix(kernel, Xd, Xd if rect else None)
+                K = build(Xd)
                 times.append(time.perf_counter() - t)
-            out[f"{dtype}_{name}_s"] = statistics.median(times)
+            out[f"{dtype}_{name}_first_s"] = times[0]
+            out[f"{dtype}_{name}_s"] = statistics.median(times[1:])
             out.setdefault(f"{dtype}_K", []).append(K[:2000, :2000].astype(np.float64))
             del K  # one n x n matrix at a time
-        now, before = out.pop(f"{dtype}_K")
-        off = ~np.eye(2000, dtype=bool)
-        out[f"{dtype}_max_rel_diff_offdiag"] = float(
-            np.abs(now - before)[off].max() / np.abs(before).max()
-        )
-        out[f"{dtype}_speedup"] = out[f"{dtype}_before_s"] / out[f"{dtype}_now_s"]
+        now, previous = out.pop(f"{dtype}_K")
+        out[f"{dtype}_max_abs_diff"] = float(np.abs(now - previous).max())
+        out[f"{dtype}_speedup"] = out[f"{dtype}_previous_s"] / out[f"{dtype}_now_s"]
+    return out
+
+
+def part_pcg_passes(n: int, runs: int) -> dict:
+    """The pieces of a pcg solve at n (NTK, d = 32): building the packed K (float64 kernel, split
+    into float32 + int16), one float32 product (L = 1 and 10 columns), one float64 product, the
+    RPCholesky preconditioner (adaptive rank) and one preconditioner application; medians."""
+    import jax
+    import numpy as np
+
+    import featlearn  # noqa: F401
+    from featlearn.kernels import make_kernel
+    from featlearn.solvers import KernelTiles
+    from featlearn.solvers._pcg import _factor
+
+    (X, _), _, _ = _pcg_problem(n)
+    kernel = make_kernel("ntk")
+    KernelTiles(kernel, X[:2048])  # compile the tile functions (same tile shape at n = 2e4)
+    out = {"part": "pcg-passes", "n": n, "runs": runs}
+
+    def timed(name, f):
+        times = []
+        for _ in range(runs):
+            t = time.perf_counter()
+            result = f()
+            times.append(time.perf_counter() - t)
+        out[name] = statistics.median(times)
+        return result
+
+    op = timed("build_s", lambda: KernelTiles(kernel, X))
+    rng = np.random.default_rng(0)
+    V1, V10 = rng.standard_normal((n, 1)), rng.standard_normal((n, 10))
+    timed("float32_pass_L1_s", lambda: op.matvec(V1, accurate=False))
+    timed("float32_pass_L10_s", lambda: op.matvec(V10, accurate=False))
+    timed("float64_pass_L1_s", lambda: op.matvec(V1, accurate=True))
+    pre, rank = timed("preconditioner_s", lambda: _factor(kernel, X, None, jax.random.key(0)))
+    timed("precond_apply_L1_s", lambda: pre(V1, np.array([1e-3])))
+    out["rank"] = rank
+    out["float32_pass_GBps"] = op.hi.nbytes / out["float32_pass_L1_s"] / 1e9
+    out["peak_rss_gb"] = _peak_rss_gb()
     return out
 
 
@@ -200,8 +267,11 @@ def part_pcg_sklearn(n: int, runs: int, sk_grid_runs: int) -> dict:
     one = np.array([1e-3 * mean_diag / n])
     y_mean = float(np.mean(y))
 
+    stats = {}
+
     def ours(lambdas):
         sol = pcg_ridge(kernel, X, y, lambdas, key=jax.random.key(0))
+        stats.update(rank=sol.rank, cg_steps=sol.iterations, refinements=sol.refinements)
         best = 0
         if len(lambdas) > 1:
             pv = kernel_apply(kernel, Xv, X, sol.coefs) + y_mean
@@ -251,7 +321,7 @@ def part_pcg_sklearn(n: int, runs: int, sk_grid_runs: int) -> dict:
         row["sklearn_kernels_s"] = parts["kernels_s"]
         row["sklearn_one_fit_s"] = parts["one_fit_s"]
         row["lambda_ours"] = float(lam_ours)
-        out[name] = row
+        out[name] = {**row, **stats}
     out["peak_rss_gb"] = _peak_rss_gb()
     return out
 
@@ -315,6 +385,8 @@ def _child(args) -> None:
         out = {"part": "compare-nystrom", **_fit(args.compare_n, "nystrom", args.centers, **grid)}
     elif args.child == "kernel":
         out = part_kernel(args.kernel_n, args.runs)
+    elif args.child == "pcg-passes":
+        out = part_pcg_passes(args.pcg_n, args.runs)
     elif args.child == "pcg-sklearn":
         out = part_pcg_sklearn(args.pcg_n, args.runs, args.sklearn_grid_runs)
     elif args.child == "crossover":

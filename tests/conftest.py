@@ -1,11 +1,21 @@
-"""Shared fixtures: a real single-node SLURM cluster, when this machine runs one."""
+"""Shared set-up: JAX's 64-bit mode for the test code, and a real single-node SLURM cluster when
+this machine runs one.
+
+featlearn itself runs its computations in JAX's 64-bit mode locally and leaves the process's
+setting alone (tests/test_jax_mode.py checks that, in subprocesses without the mode, against a
+process with it). The tests' own reference computations build float64 JAX arrays directly, so
+the test process turns the mode on globally.
+"""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
 
+import jax
 import pytest
+
+jax.config.update("jax_enable_x64", True)
 
 
 @pytest.fixture(scope="session")

@@ -42,3 +42,29 @@ def test_a_compiled_program_is_written_to_the_cache(tmp_path):
         [sys.executable, "-c", SCRIPT, "off"], capture_output=True, text=True, env=env, timeout=300
     )
     assert off.returncode == 0 and off.stdout.strip() == "None"
+
+
+LAZY_SCRIPT = """
+import sys
+from featlearn._cache import configure_compilation_cache
+path = configure_compilation_cache(sys.argv[1])
+assert "jax" not in sys.modules, "configuring the cache imported JAX"
+import jax, jax.numpy as jnp
+assert jax.config.jax_compilation_cache_dir == str(path)
+assert jax.config.jax_persistent_cache_min_compile_time_secs == 0.0
+jax.jit(lambda x: jnp.cos(x) @ x.T)(jnp.ones((8, 8))).block_until_ready()
+print(path)
+"""
+
+
+def test_the_cache_is_configured_without_importing_jax(tmp_path):
+    """Before JAX is loaded, the options go into the environment JAX reads at its import."""
+    folder = tmp_path / "lazy"
+    env = {k: v for k, v in os.environ.items() if k != ENV and not k.startswith("JAX_")}
+    out = subprocess.run(
+        [sys.executable, "-c", LAZY_SCRIPT, str(folder)], capture_output=True, text=True, env=env,
+        timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert Path(out.stdout.strip()) == folder
+    assert any(folder.iterdir()), "no cache entry written"

@@ -9,14 +9,17 @@ on import: a user's own program decides.
 
 Where: ``$FEATLEARN_CACHE_DIR`` if set (``off`` disables the cache), else
 ``$XDG_CACHE_HOME/featlearn/jax`` or ``~/.cache/featlearn/jax``.
+
+Configuring the cache does not import JAX: while JAX is not loaded, the options are set as the
+environment variables JAX reads when it is imported (``JAX_COMPILATION_CACHE_DIR`` and friends),
+so a command that never computes (``featlearn sweep --dry-run``) never pays JAX's import.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
-
-import jax
 
 __all__ = ["cache_dir", "configure_compilation_cache"]
 
@@ -45,7 +48,15 @@ def configure_compilation_cache(explicit: str | os.PathLike | None = None) -> Pa
         path.mkdir(parents=True, exist_ok=True)
     except OSError:
         return None
-    jax.config.update("jax_compilation_cache_dir", str(path))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-    jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+    options = {
+        "jax_compilation_cache_dir": str(path),
+        "jax_persistent_cache_min_compile_time_secs": 0.0,
+        "jax_persistent_cache_min_entry_size_bytes": -1,
+    }
+    jax = sys.modules.get("jax")
+    for name, value in options.items():
+        if jax is not None:
+            jax.config.update(name, value)
+        else:  # read by JAX at its import, under the option's name in capitals
+            os.environ[name.upper()] = str(value)
     return path

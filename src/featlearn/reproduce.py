@@ -17,12 +17,9 @@ report and the JSON summary say so with the numbers.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from featlearn._errors import ConfigError
 from featlearn.experiments import (
@@ -35,6 +32,7 @@ from featlearn.experiments import (
     threshold_claims,
     transfer_claims,
 )
+from featlearn.runtime import jsonable
 
 __all__ = ["ClaimReport", "evaluate_claims", "reproduce"]
 
@@ -60,13 +58,7 @@ class ClaimReport:
     rules: dict[str, str] = field(default_factory=lambda: dict(RULES))
 
     def to_dict(self) -> dict[str, Any]:
-        return json.loads(json.dumps(asdict(self), default=_json_number))
-
-
-def _json_number(v: Any) -> Any:
-    if isinstance(v, np.generic):
-        return v.item()
-    raise TypeError(type(v))
+        return jsonable(asdict(self))
 
 
 def evaluate_claims(store: str | Path) -> ClaimReport:

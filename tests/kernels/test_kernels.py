@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 from sklearn.metrics.pairwise import polynomial_kernel, rbf_kernel
 
-import featlearn._jax  # noqa: F401  (x64 mode, as featlearn's numerical subpackages set it)
 from featlearn import ConfigError
 from featlearn.kernels import (
     block_rows,
@@ -219,3 +218,13 @@ def test_symmetric_kernel_matrix_equals_the_full_evaluation(max_bytes):
     assert np.abs(np.diag(K) - np.diag(ref)).max() < 1e-7 * np.abs(ref).max()  # arccos near 1
     with pytest.raises(ConfigError, match="max_bytes must be >= 48 bytes"):
         kernel_matrix(k, X, max_bytes=10)
+
+
+def test_symmetric_kernel_matrix_in_float32_mirrors_its_tiles():
+    X = np.random.default_rng(16).standard_normal((37, D)).astype(np.float32)
+    k = make_kernel("ntk")
+    ref = np.asarray(k(jnp.asarray(X, jnp.float64), jnp.asarray(X, jnp.float64)))
+    K = kernel_matrix(k, X, max_bytes=6 * 4 * 10**2)  # 10 x 10 float32 tiles, the last ragged
+    assert K.dtype == np.float32
+    np.testing.assert_array_equal(K, K.T)  # each lower tile is its upper tile's transpose
+    assert np.abs(K - ref).max() < 1e-6 * np.abs(ref).max()  # float32 GEMM and duals

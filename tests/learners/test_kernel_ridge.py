@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from sklearn.kernel_ridge import KernelRidge
 
-import featlearn._jax  # noqa: F401  (x64 mode, as featlearn's numerical subpackages set it)
 from featlearn import ConfigError
 from featlearn.experiments._fit import run_fit
 from featlearn.learners import KernelRidgeLearner, NotFittedError, make_learner

@@ -4,7 +4,6 @@ import jax
 import numpy as np
 import pytest
 
-import featlearn._jax  # noqa: F401  (x64 mode, as featlearn's numerical subpackages set it)
 from featlearn import ConfigError
 from featlearn.kernels import kernel_apply, kernel_matrix, make_kernel
 from featlearn.solvers import (

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-import featlearn._jax  # noqa: F401  (x64 mode, as featlearn's numerical subpackages set it)
 from featlearn import ConfigError
 from featlearn.kernels import kernel_matrix, make_kernel
 from featlearn.solvers import (
@@ -17,6 +16,7 @@ from featlearn.solvers import (
     rpcholesky,
     tiles_memory,
 )
+from featlearn.solvers._pcg import _round_rtol
 
 
 def _data(n, d=6, seed=0):
@@ -81,6 +81,31 @@ def test_tiles_give_k_times_v_in_float64_and_float32(store):
     assert np.abs(op.matvec(V, accurate=False) - want).max() < 1e-5 * scale
     assert np.abs(op.matvec(V[:, 0], accurate=True) - want[:, 0]).max() < 1e-11 * scale
     assert tiles_memory(300, tile=128) == 6 * 6 * 104**2  # 6 upper tiles of 104^2 entries
+
+
+@pytest.mark.parametrize("name", ["ntk", "rbf"])  # rbf: max k(x, x) = 1, a power of two
+def test_packed_halves_hold_k_within_their_bound(name):
+    X, _ = _data(300)
+    kernel = make_kernel(name)
+    K = kernel_matrix(kernel, X)
+    op = KernelTiles(kernel, X, tile=128)
+    rows = [slice(op.offsets[r], op.offsets[r + 1]) for r in range(300)]
+    hi = np.concatenate([op.hi[s] for s in rows]).astype(np.float64)
+    lo = np.concatenate([op.lo[s] for s in rows]).astype(np.float64)
+    upper = np.concatenate([K[r, r:] for r in range(300)])  # the packed layout, from K itself
+    top = np.diag(K).max()
+    assert op.hi.size == op.lo.size == 300 * 301 // 2
+    assert np.abs(lo).max() <= 2**14  # |K - hi| <= 2^(e - 25): 2^14 units of 2^(e - 39)
+    assert np.abs(hi - upper).max() <= 2.0**-24 * top  # float32: half an ulp of 2^e > top
+    # hi + unit lo is K to half a unit (2^-39 max k(x, x) at most), plus K's own float64 rounding
+    assert np.abs(hi + op.unit * lo - upper).max() <= 2.0**-39 * top + 4e-16 * top
+    assert op.unit <= 2.0**-38 * top and op.unit > 2.0**-39 * top
+
+
+def test_round_tolerance_is_inner_rtol_unless_less_suffices():
+    assert _round_rtol(np.array([1.0, 1e-3]), 1e-10, 1e-6) == 1e-6  # six digits to go: full round
+    assert _round_rtol(np.array([1.25e-10, 1e-11]), 1e-10, 1e-6) == pytest.approx(0.08)
+    assert _round_rtol(np.array([2e-11]), 1e-10, 1e-6) == 0.1  # capped: CG must still gain a digit
 
 
 def _dense_predictions(K, K_val, y, lambdas):

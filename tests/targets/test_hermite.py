@@ -4,7 +4,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-import featlearn._jax  # noqa: F401  (x64 mode, as featlearn's numerical subpackages set it)
 from featlearn.targets import hermite_basis, hermite_normalized, multi_indices
 
 

@@ -25,7 +25,9 @@ def parse_option(item: str) -> tuple[str, Any]:
 
 def emit(payload: dict[str, Any], as_json: bool, lines: list[str]) -> None:
     if as_json:
-        typer.echo(json.dumps(payload, default=float))
+        from featlearn.runtime import jsonable
+
+        typer.echo(json.dumps(jsonable(payload)))
     else:
         for line in lines:
             typer.echo(line)

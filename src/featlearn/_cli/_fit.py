@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import contextlib
+import sys
+import time
+from collections.abc import Iterator
+from typing import IO, Annotated
 
 import typer
 
@@ -42,7 +46,8 @@ def fit(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Fit one learner on one target and print excess risk, relative risk, alignment, lambda and time."""
-    from featlearn.experiments import run_fit, summarize, validate_fit_config
+    from featlearn.experiments import run_fit, validate_fit_config
+    from featlearn.runtime import jsonable
 
     options = dict(parse_option(o) for o in option or [])
     if kernel is not None:
@@ -64,7 +69,8 @@ def fit(
         },
         source="featlearn fit",
     )
-    record = summarize(run_fit(config, seed=seed))
+    with _progress_line(sys.stderr):
+        record = jsonable(run_fit(config, seed=seed))
     payload = {"config": config.model_dump(), "seed": seed, **record}
     align = record["alignment"]
     emit(
@@ -79,8 +85,39 @@ def fit(
             f"  alignment       {'n/a' if align is None else f'{align:.4f}'}",
             f"  lambda          {'n/a' if record['lambda'] is None else format(record['lambda'], '.3g')}",
             f"  wall time       {record['seconds']:.2f} s",
+            *(f"  warning: {w}" for w in record["warnings"]),
         ],
     )
+
+
+@contextlib.contextmanager
+def _progress_line(stream: IO[str], every: float = 0.1) -> Iterator[None]:
+    """On a terminal, show the fit's progress (``on_progress``) as one line of ``stream``
+    rewritten in place at most every ``every`` seconds, erased at the end; elsewhere nothing."""
+    if not stream.isatty():
+        yield
+        return
+    from featlearn.learners import on_progress
+
+    start, shown = time.perf_counter(), {"at": -float("inf"), "stage": None}
+
+    def show(stage: str, done: int, total: int | None) -> None:
+        now = time.perf_counter()
+        last = total is not None and done >= total  # always shown: a stage's end
+        if now - shown["at"] < every and stage == shown["stage"] and not last:
+            return
+        shown.update(at=now, stage=stage)
+        count = f"{done}/{total}" if total is not None else str(done)
+        stream.write(f"\r\x1b[K{stage} {count}  [{now - start:.0f} s]")
+        stream.flush()
+
+    try:
+        with on_progress(show):
+            yield
+    finally:
+        if shown["stage"] is not None:
+            stream.write("\r\x1b[K")
+            stream.flush()
 
 
 def targets(

@@ -9,6 +9,14 @@ import typer
 from featlearn._cli._common import emit
 
 
+def default_workers() -> int:
+    """One worker process per CPU core available to this process, at most 4 (memory)."""
+    import os
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(4, cores or 1))
+
+
 def reproduce(
     scale: Annotated[
         str,
@@ -23,8 +31,12 @@ def reproduce(
         str, typer.Option("--out", "-o", help="Report folder (index.html, PNG and PDF figures).")
     ] = "featlearn-results/report",
     workers: Annotated[
-        int, typer.Option(help="0: in-process; N: N local worker processes (or Dask workers).")
-    ] = 0,
+        int | None,
+        typer.Option(
+            help="0: in-process; N: N local worker processes (or Dask workers); default: one per "
+            "CPU core, at most 4 (cells compile and solve in parallel; results are the same)."
+        ),
+    ] = None,
     dask: Annotated[
         str | None, typer.Option(help="Dask: tcp://HOST:PORT, 'local', 'slurm' or 'pbs'.")
     ] = None,
@@ -40,7 +52,7 @@ def reproduce(
         scale=scale,
         store=store,
         out=out,
-        workers=workers,
+        workers=default_workers() if workers is None else workers,
         dask=dask,
         progress="quiet" if quiet or as_json else "auto",
     )

@@ -89,10 +89,20 @@ def sweep(
     max_cells: Annotated[
         int, typer.Option(help="Refuse specs with more cells than this (memory guard).")
     ] = 1_000_000,
+    largest_first: Annotated[
+        bool,
+        typer.Option(
+            "--largest-first",
+            help="Run cells in decreasing expected cost (default: random order).",
+        ),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
 ) -> None:
     """Run every cell of SPEC not yet in the store; resumable, exit status 1 if any cell failed.
+
+    The ETA weighs cells by their expected cost (e.g. n^3 for exact kernel ridge), at the rate
+    measured on the cells finished so far.
 
     SIGINT, SIGTERM or SIGHUP stop the workers and keep every cell already stored (one line says
     how many; exit status 128 + the signal's number)."""
@@ -116,6 +126,7 @@ def sweep(
         retry_failed=retry_failed,
         only=only,
         progress="quiet" if quiet or as_json else "auto",
+        largest_first=largest_first,
         max_cells=max_cells,
     )
     s = summary
@@ -154,12 +165,16 @@ def export(
     store: Annotated[str, typer.Argument(help="Results store written by `featlearn sweep`.")],
     format: Annotated[str, typer.Option("--format", "-f", help="csv or parquet.")] = "csv",
     out: Annotated[str | None, typer.Option("--out", "-o", help="Output file.")] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite the output file if it exists.")
+    ] = False,
 ) -> None:
-    """Export every stored cell (flattened config and metrics columns) to CSV or Parquet."""
+    """Export every stored cell to CSV or Parquet: one column per config field, metric and list
+    element, times as UTC datetimes. An existing output file is kept unless --force."""
     from featlearn.runtime import export as export_store
 
     with writing(out or "the export file"):
-        typer.echo(str(export_store(store, format, out)))
+        typer.echo(str(export_store(store, format, out, force=force)))
 
 
 def store_check(

@@ -12,26 +12,11 @@ from typing import Any
 
 import numpy as np
 
+from featlearn._configs import FitConfig, validate_alignment_config
 from featlearn._errors import ConfigError
-from featlearn.experiments._fit import FitConfig, fit_cell, validate_fit_config
-from featlearn.learners import LEARNERS
+from featlearn.experiments._fit import fit_cell
 
 __all__ = ["run_alignment", "spectrum_summary", "validate_alignment_config"]
-
-
-def validate_alignment_config(data: dict[str, Any], *, source: str = "config") -> FitConfig:
-    """A FitConfig whose learner must be a network (one with a first layer W)."""
-    config = data if isinstance(data, FitConfig) else validate_fit_config(data, source=source)
-    if not LEARNERS[config.learner].is_network:
-        raise ConfigError(
-            f"{source}: learner: alignment needs a network learner (one with a width); "
-            f"got {config.learner!r}"
-        )
-    if config.validation != "fresh":
-        raise ConfigError(
-            f"{source}: validation: alignment cells use 'fresh'; got {config.validation!r}"
-        )
-    return config
 
 
 def spectrum_summary(W, r: int, extra: int = 2) -> dict[str, Any]:
@@ -67,3 +52,8 @@ def run_alignment(config: FitConfig | dict[str, Any], *, seed: int = 0) -> dict[
         **spectrum_summary(learner.diagnostics()["W"], target.r),
         "r": target.r,
     }
+
+
+from featlearn._jax import float64_inside  # noqa: E402
+
+float64_inside(__name__)  # every function here runs in JAX's 64-bit mode, nothing else does

@@ -61,6 +61,7 @@ EPS = 0.2
 EPS_TABLE: tuple[float, ...] = (0.3, 0.2, 0.1, 0.05)
 NEAR = 0.5
 N_BOOT = 1000
+#: Names of the sweeps whose records the separation and threshold claims read.
 SEPARATION, THRESHOLDS = "reproduce-separation", "reproduce-thresholds"
 
 RULES = {

@@ -104,3 +104,8 @@ def theory_slope(rows: pd.DataFrame, eps: float) -> float | None:
     if keep.sum() < 2:
         return None
     return float(np.polyfit(ds_arr[keep], st[keep], 1)[0])
+
+
+from featlearn._jax import float64_inside  # noqa: E402
+
+float64_inside(__name__)  # every function here runs in JAX's 64-bit mode, nothing else does

@@ -15,10 +15,9 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from featlearn.experiments._fit import validate_model
-from featlearn.learners import LEARNERS, Learner, build_learner
+from featlearn._configs import TransferConfig, validate_transfer_config
+from featlearn.learners import Learner
 from featlearn.metrics import alignment, excess_risk, principal_angles
 from featlearn.targets import ArrayStream, Target, make_transfer_pair
 
@@ -26,83 +25,6 @@ __all__ = ["TransferConfig", "run_transfer", "transfer_keys", "validate_transfer
 
 #: Record-key prefix of each baseline learner (others: the name with "-" -> "_").
 PREFIXES = {"layerwise": "scratch", "kernel-ridge": "kernel", "random-features": "random_features"}
-
-
-#: Options applied unless ``options`` overrides them: the kernel baseline is the network's NTK.
-DEFAULT_OPTIONS = {"kernel-ridge": {"kernel": "ntk"}}
-
-_BASELINES = ("layerwise", "random-features", "kernel-ridge")
-
-
-def _default_baselines() -> list[str]:
-    """Layer-wise from scratch, random features and NTK kernel ridge, those that are registered."""
-    return [name for name in _BASELINES if name in LEARNERS]
-
-
-def _known_learners(names: list[str], what: str) -> None:
-    unknown = [n for n in names if n not in LEARNERS]
-    if unknown:
-        raise ValueError(f"{what} must be registered learners {sorted(LEARNERS)}; got {unknown}")
-
-
-class TransferConfig(BaseModel):
-    """Resolved configuration of one transfer cell; round-trips through plain dicts.
-
-    d : dimension; n_source : samples of the source head used to learn (W, b);
-    n_target : samples of the target head for the new head and for every baseline
-    noise : label-noise variance sigma^2 (source and target)
-    width : network width, passed to every learner that has one
-    n_val : fresh validation samples (source: lambda of the source head; target: lambda of the
-        transfer head and of every baseline); n_test : fresh noiseless test samples of the target
-    baselines : learners fitted from scratch on the n_target target samples (``layerwise`` is the
-        layer-wise learner from scratch); default: those of layerwise, random-features and
-        kernel-ridge that are registered
-    options : further options by learner name, over ``DEFAULT_OPTIONS`` (kernel-ridge uses the
-        NTK unless told otherwise), e.g. ``{"kernel-ridge": {"kernel": "nngp"}}``;
-        ``layerwise`` options apply to the source fit and to the transfer head's lambda grid too
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    d: int = Field(20, ge=2)
-    n_source: int = Field(20_000, ge=2)
-    n_target: int = Field(1_000, ge=2)
-    noise: float = Field(0.0, ge=0.0)
-    width: int | None = Field(512, ge=2)
-    n_val: int = Field(10_000, ge=2)
-    n_test: int = Field(10_000, ge=2)
-    baselines: list[str] = Field(default_factory=lambda: _default_baselines())
-    options: dict[str, dict[str, Any]] = Field(default_factory=dict)
-
-    @field_validator("baselines")
-    @classmethod
-    def _check_baselines(cls, v: list[str]) -> list[str]:
-        _known_learners(v, "baselines")
-        if len(set(v)) != len(v):
-            raise ValueError(f"baselines must not repeat a learner; got {v}")
-        return v
-
-    @field_validator("options")
-    @classmethod
-    def _check_options(
-        cls, v: dict[str, dict[str, Any]], info: ValidationInfo
-    ) -> dict[str, dict[str, Any]]:
-        _known_learners(list(v), "options keys")
-        for name, opts in v.items():  # each learner's own config, checked before anything runs
-            build_learner(name, {**DEFAULT_OPTIONS.get(name, {}), **opts},
-                          width=info.data.get("width"))  # fmt: skip
-        return v
-
-    def build(self, name: str) -> Learner:
-        """Learner ``name`` with ``options[name]`` over ``DEFAULT_OPTIONS`` and this width, through
-        ``featlearn.learners.build_learner`` (the one path)."""
-        opts = {**DEFAULT_OPTIONS.get(name, {}), **self.options.get(name, {})}
-        return build_learner(name, opts, width=self.width)
-
-
-def validate_transfer_config(data: dict[str, Any], *, source: str = "config") -> TransferConfig:
-    """TransferConfig from a dict; a bad or unknown key raises ConfigError naming it."""
-    return validate_model(TransferConfig, data, source)
 
 
 def transfer_keys(seed: int) -> dict[str, jax.Array]:
@@ -192,4 +114,9 @@ def run_transfer(config: TransferConfig | dict[str, Any], *, seed: int = 0) -> d
         )
         record.update(_risk(learner.predict, target, keys["test"], cfg.n_test, prefix))
         record[f"{prefix}_seconds"] = secs
-    return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in record.items()}
+    return record  # numpy scalars become JSON numbers where the runtime stores it
+
+
+from featlearn._jax import float64_inside  # noqa: E402
+
+float64_inside(__name__)  # every function here runs in JAX's 64-bit mode, nothing else does

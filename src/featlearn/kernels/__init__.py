@@ -5,7 +5,6 @@
 evaluate them block by block under a memory budget.
 """
 
-import featlearn._jax  # noqa: F401  (64-bit mode for float64 fits and solves)
 from featlearn.kernels._blocks import (
     DEFAULT_BLOCK_BYTES,
     WORKSPACE,
@@ -41,3 +40,7 @@ __all__ = [
     "make_kernel",
     "oracle",
 ]
+
+from featlearn._jax import float64_inside  # noqa: E402
+
+float64_inside(__name__)  # every function here runs in JAX's 64-bit mode, nothing else does

@@ -3,10 +3,11 @@
 
 ``LEARNERS`` maps public names to classes; ``build_learner(name, options, width=...)`` is the one
 path from a configuration to a learner (``make_learner(name, **options)`` its keyword form);
-``learner.save(path)`` and ``load(path)`` store a fitted learner as JSON + .npz.
+``learner.save(path)`` and ``load(path)`` store a fitted learner as JSON + .npz;
+``with on_progress(callback):`` reports the progress of long fits (``featlearn._fit_progress``).
 """
 
-import featlearn._jax  # noqa: F401  (64-bit mode for float64 fits and solves)
+from featlearn._fit_progress import on_progress
 from featlearn.learners._base import (
     LEARNERS,
     Learner,
@@ -42,5 +43,10 @@ __all__ = [
     "build_learner",
     "load",
     "make_learner",
+    "on_progress",
     "register",
 ]
+
+from featlearn._jax import float64_inside  # noqa: E402
+
+float64_inside(__name__)  # every function here runs in JAX's 64-bit mode, nothing else does

@@ -16,7 +16,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from featlearn._errors import ConfigError, FeatlearnError, check_finite, check_int, check_real
+from featlearn._configs import config_from, register_config
+from featlearn._errors import ConfigError, FeatlearnError, check_finite
 from featlearn.targets import ArrayStream, Stream
 
 __all__ = ["LEARNERS", "Learner", "NotFittedError", "build_learner", "make_learner", "register"]
@@ -31,11 +32,13 @@ class NotFittedError(FeatlearnError, AttributeError):
 
 
 def register(name: str):
-    """Class decorator adding a learner to LEARNERS under ``name`` (public interface)."""
+    """Class decorator adding a learner to LEARNERS under ``name`` (public interface), and its
+    ``Config`` to the configurations that sweeps check without JAX."""
 
     def deco(cls: type[Learner]) -> type[Learner]:
         cls.name = name
         LEARNERS[name] = cls
+        register_config(name, cls.Config, is_network=cls.is_network)
         return cls
 
     return deco
@@ -61,45 +64,6 @@ def build_learner(name: str, options: dict[str, Any] | None = None, *, width: in
     return cls(**opts)
 
 
-def config_from(config_cls: type, config: Any, overrides: dict[str, Any]) -> Any:
-    """Build a frozen config from an instance or dict plus keyword overrides, naming unknown keys."""
-    base = (
-        {}
-        if config is None
-        else (dataclasses.asdict(config) if dataclasses.is_dataclass(config) else dict(config))
-    )
-    base.update(overrides)
-    known = {f.name for f in dataclasses.fields(config_cls)}
-    unknown = sorted(set(base) - known)
-    if unknown:
-        raise ConfigError(
-            f"{config_cls.__name__} got unknown option(s) {unknown}; known options: {sorted(known)}"
-        )
-    return config_cls(**base)
-
-
-def check_common(cfg: Any) -> None:
-    """Checks shared by learner configs, for the fields ``cfg`` has: an even ``width`` (symmetric
-    initialisation), ``activation``, the lambda grid, ``val_fraction`` and ``dtype``."""
-    from featlearn.networks import get_activation
-
-    fields = {f.name for f in dataclasses.fields(cfg)}
-    if "width" in fields:
-        check_int("width", cfg.width, minimum=2)
-        if cfg.width % 2:
-            raise ConfigError(f"width must be even with symmetric initialisation; got {cfg.width}")
-    if "activation" in fields:
-        get_activation(cfg.activation)
-    if "lambda_min" in fields:
-        check_real("lambda_min", cfg.lambda_min, minimum=0.0, strict=True)
-        check_real("lambda_max", cfg.lambda_max, minimum=cfg.lambda_min)
-        check_int("n_lambdas", cfg.n_lambdas, minimum=1)
-    if "val_fraction" in fields:
-        check_real("val_fraction", cfg.val_fraction, minimum=0.0, strict=True, maximum=0.9)
-    if cfg.dtype not in DTYPES:
-        raise ConfigError(f"dtype must be 'float32' or 'float64'; got {cfg.dtype!r}")
-
-
 class Learner(ABC):
     """Base protocol of all learners. Concrete learners are final (not subclassed again)."""
 
@@ -123,11 +87,14 @@ class Learner(ABC):
     def __init__(self, config: Any = None, **overrides: Any) -> None:
         self.config = config_from(self.Config, config, overrides)
 
-    def check_problem(self, n: int, n_val: int) -> None:
-        """Raise ConfigError when this learner cannot fit n samples with n_val validation samples
-        under its options (memory budget, more centres than samples...); called by experiment
-        configs before anything runs, so such cells are refused at the boundary. Default: none."""
-        return None
+    def check_problem(self, n: int, n_val: int | None = None) -> None:
+        """Raise ConfigError when this learner cannot fit n samples with n_val fresh validation
+        samples (None: a holdout of n) under its options (memory budget, more centres than
+        samples...): ``config.check_problem``, which experiment configs call before anything runs
+        (without JAX), so such cells are refused at the boundary."""
+        check = getattr(self.config, "check_problem", None)
+        if check is not None:
+            check(n, n_val)
 
     def get_params(self) -> dict[str, Any]:
         return dataclasses.asdict(self.config)

@@ -11,17 +11,18 @@ call that runs ``eval_every`` epochs of ``lax.scan`` over shuffled mini-batches.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from functools import partial
-from typing import Any, Literal
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
-from featlearn._errors import ConfigError, NumericalError, check_int, check_real
-from featlearn.learners._base import DTYPES, check_common, register
+from featlearn._configs import FullTrainingConfig
+from featlearn._errors import NumericalError
+from featlearn._fit_progress import report
+from featlearn.learners._base import DTYPES, register
 from featlearn.learners._network import _check_stream, _NetworkLearner
 from featlearn.learners._steps import linear_part, split_validation
 from featlearn.networks import Activation, TwoLayerParams, forward, get_activation, init_symmetric
@@ -32,66 +33,6 @@ __all__ = ["FullTrainingConfig", "FullTrainingLearner"]
 # Direction transforms without a learning rate: the step is theta <- theta - lr (u + wd theta), with
 # lr and wd traced arguments, so one compiled epoch serves every learning rate and weight decay.
 _DIRECTIONS = {"adam": optax.scale_by_adam(), "sgd": optax.identity()}
-_LR_SCALE = {"adam": 0.1, "sgd": 0.5}
-
-
-@dataclass(frozen=True)
-class FullTrainingConfig:
-    """Options of the full-training learner.
-
-    width : even number of neurons m of the symmetric initialisation
-    activation : name of sigma (``relu``, ``erf``, ``tanh``)
-    preprocess : fit the network to y - alpha - beta.x (as layer-wise step 1); predict adds it back
-    optimizer : ``adam`` (default) or ``sgd``; with batch_size None, sgd is full-batch gradient descent
-    learning_rate : step size; None = c / width with c = 0.1 for adam and 0.5 for sgd. The output is
-        not scaled (f = sum_j a_j sigma(w_j.x + b_j), a_j = +-1 at init), so a step of size lr on every
-        parameter moves f by O(m lr): the default keeps that O(c) whatever the width. (On single-he2,
-        d = 10, n = 2000-4000, m = 100-1000, Adam's risk varied little for c in [0.03, 1].)
-    weight_decay : wd >= 0 in theta <- theta - lr (u + wd theta), on W, b and a (decoupled, as AdamW;
-        for sgd it is the gradient of the penalty (wd/2) |theta|^2)
-    batch_size : rows per step; None = full batch (one step per epoch)
-    max_epochs : passes over the training data at most
-    eval_every : epochs between validation checks
-    patience : validation checks without improvement before stopping; the best parameters are restored
-    min_delta : relative improvement of the validation loss that counts as one
-    val_fraction : held-out fraction of n used for early stopping when no validation set is given
-    dtype : ``float32`` or ``float64`` for data and network
-    """
-
-    width: int = 1000
-    activation: str = "relu"
-    preprocess: bool = True
-    optimizer: Literal["adam", "sgd"] = "adam"
-    learning_rate: float | None = None
-    weight_decay: float = 0.0
-    batch_size: int | None = 128
-    max_epochs: int = 500
-    eval_every: int = 1
-    patience: int = 20
-    min_delta: float = 1e-4
-    val_fraction: float = 0.2
-    dtype: Literal["float32", "float64"] = "float32"
-
-    def __post_init__(self) -> None:
-        check_common(self)
-        if self.optimizer not in _DIRECTIONS:
-            raise ConfigError(f"optimizer must be 'adam' or 'sgd'; got {self.optimizer!r}")
-        if self.learning_rate is not None:
-            check_real("learning_rate", self.learning_rate, minimum=0.0, strict=True)
-        check_real("weight_decay", self.weight_decay, minimum=0.0)
-        if self.batch_size is not None:
-            check_int("batch_size", self.batch_size, minimum=1)
-        check_int("max_epochs", self.max_epochs, minimum=1)
-        check_int("eval_every", self.eval_every, minimum=1)
-        check_int("patience", self.patience, minimum=1)
-        check_real("min_delta", self.min_delta, minimum=0.0)
-
-    @property
-    def lr(self) -> float:
-        """The learning rate in use: ``learning_rate`` or c / width (see ``learning_rate``)."""
-        if self.learning_rate is not None:
-            return self.learning_rate
-        return _LR_SCALE[self.optimizer] / self.width
 
 
 def _loss(params: TwoLayerParams, X, r, act: Activation):
@@ -180,6 +121,9 @@ class FullTrainingLearner(_NetworkLearner):
                     f"lower learning_rate (now {cfg.lr:g})"
                 )
             history.append(val)
+            report(
+                "full training: epochs", min(check * cfg.eval_every, cfg.max_epochs), cfg.max_epochs
+            )
             if val < best * (1.0 - cfg.min_delta):
                 best, best_params, best_check = val, params, check
             elif check - best_check >= cfg.patience:

@@ -19,14 +19,12 @@ The fitted network stores the effective output weights s a, so f = sum_j a_j sig
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Literal
 
 import jax
 import jax.numpy as jnp
 
-from featlearn._errors import ConfigError, check_int, check_real
-from featlearn.learners._base import DTYPES, check_common, register
+from featlearn._configs import GiantStepConfig
+from featlearn.learners._base import DTYPES, register
 from featlearn.learners._network import _check_stream, _NetworkLearner, normalised_eta
 from featlearn.learners._steps import (
     HeadOptions,
@@ -39,93 +37,6 @@ from featlearn.networks import TwoLayerParams, get_activation, init_giant_step
 from featlearn.targets import Stream
 
 __all__ = ["GiantStepConfig", "GiantStepLearner"]
-
-_CHOICES = {
-    "output_scale": ("none", "sqrt-width"),
-    "a_init": ("normal", "sign"),
-    "loss": ("mse", "half-mse"),
-    "eta_rule": ("step-norm", "sqrt-nm", "fixed"),
-    "lam_scale": ("mean", "sum"),
-}
-#: eta when none is given, per rule (``fixed`` needs one).
-DEFAULT_ETA = {"step-norm": 8.0, "sqrt-nm": 10.0}
-
-
-@dataclass(frozen=True)
-class GiantStepConfig:
-    """Options of the giant-step learner (see the module docstring for the formulas).
-
-    width : neurons m (no pairing, no biases)
-    activation : name of sigma
-    output_scale : ``sqrt-width`` (f = (1/sqrt m) sum_j a_j sigma(w_j.x), the paper's) or ``none``
-    a_init : ``normal`` (a_j ~ N(0, 1/m), the paper's) or ``sign`` (a_j = +-1/sqrt m)
-    loss : ``mse`` (L = mean (f - y)^2) or ``half-mse`` (L/2, the paper's) for the step
-    eta_rule : ``step-norm`` (mean_j |Delta w_j|^2 = eta^2), ``sqrt-nm`` (eta sqrt(n m)) or ``fixed``
-    eta : the rule's constant; None = 8 for step-norm, 10 for sqrt-nm (fixed needs a value)
-    lam : ridge penalty of the head; None = choose it on validation data over the lambda grid
-    lam_scale : ``mean`` (penalty on the mean squared error, featlearn's) or ``sum`` (on the sum)
-    lambda_min, lambda_max, n_lambdas, val_fraction : the validation grid when lam is None, as in
-        LayerwiseConfig
-    preprocess : remove alpha + beta.x from the labels first
-    split : disjoint halves of the data for the step and the head
-    dtype : ``float32`` or ``float64``
-    block : rows per streamed chunk
-    """
-
-    width: int = 1000
-    activation: str = "relu"
-    output_scale: Literal["none", "sqrt-width"] = "sqrt-width"
-    a_init: Literal["normal", "sign"] = "normal"
-    loss: Literal["mse", "half-mse"] = "mse"
-    eta_rule: Literal["step-norm", "sqrt-nm", "fixed"] = "step-norm"
-    eta: float | None = None
-    lam: float | None = None
-    lam_scale: Literal["mean", "sum"] = "mean"
-    lambda_min: float = 1e-6
-    lambda_max: float = 10.0
-    n_lambdas: int = 29
-    val_fraction: float = 0.2
-    preprocess: bool = True
-    split: bool = False
-    dtype: Literal["float32", "float64"] = "float32"
-    block: int = 4096
-
-    def __post_init__(self) -> None:
-        check_int("width", self.width, minimum=1)
-        for name, allowed in _CHOICES.items():
-            if getattr(self, name) not in allowed:
-                raise ConfigError(
-                    f"{name} must be one of {list(allowed)}; got {getattr(self, name)!r}"
-                )
-        if self.eta is not None:
-            check_real("eta", self.eta, minimum=0.0, strict=True)
-        elif self.eta_rule == "fixed":
-            raise ConfigError("eta must be a number > 0 with eta_rule = 'fixed'; got None")
-        if self.lam is not None:
-            check_real("lam", self.lam, minimum=0.0, strict=True)
-        check_common(self)
-        check_int("block", self.block, minimum=1)
-
-    @property
-    def scale(self) -> float:
-        """The output scale s."""
-        return 1.0 / math.sqrt(self.width) if self.output_scale == "sqrt-width" else 1.0
-
-    def step_size(self, G, n: int) -> float:
-        """eta of the first step for the gradient G (m, d) computed on n samples."""
-        eta = self.eta if self.eta is not None else DEFAULT_ETA[self.eta_rule]
-        if self.eta_rule == "sqrt-nm":
-            return eta * math.sqrt(n * self.width)
-        if self.eta_rule == "step-norm":
-            return normalised_eta(G, eta)
-        return eta
-
-    def to_network_lambda(self, lam: float, n: int) -> float:
-        """The penalty on the effective weights s a in featlearn's mean convention."""
-        return lam / self.scale**2 / (n if self.lam_scale == "sum" else 1)
-
-    def from_network_lambda(self, lam: float, n: int) -> float:
-        return lam * self.scale**2 * (n if self.lam_scale == "sum" else 1)
 
 
 def initial_params(cfg: GiantStepConfig, d: int, *, key: jax.Array, dtype) -> TwoLayerParams:
@@ -153,8 +64,8 @@ class GiantStepLearner(_NetworkLearner):
         alpha, beta = linear_part(stream, enabled=cfg.preprocess)
         p = initial_params(cfg, stream.d, key=key, dtype=dtype)
         W, eta = self._giant_step(p, step_data, alpha, beta, act)
-        a, lam = self._head(W, p.b, act, head_data, alpha, beta, validation)
-        self._set_network(W, p.b, a, alpha, beta, lam, act, stream.d, dtype, eta)
+        a, lam, edge = self._head(W, p.b, act, head_data, alpha, beta, validation)
+        self._set_network(W, p.b, a, alpha, beta, lam, act, stream.d, dtype, eta, lambda_edge=edge)
         return self
 
     def _giant_step(self, p: TwoLayerParams, stream: Stream, alpha, beta, act):
@@ -164,8 +75,17 @@ class GiantStepLearner(_NetworkLearner):
         G = first_layer_gradient(p.W, p.b, a_eff, stream, alpha, beta, act, f_is_zero=False)
         if cfg.loss == "half-mse":
             G = G / 2
-        eta = cfg.step_size(G, stream.n)
+        eta = self._step_size(G, stream.n)
         return p.W - eta * G, eta
+
+    def _step_size(self, G, n: int) -> float:
+        """eta of the first step for the gradient G (m, d) computed on n samples."""
+        cfg = self.config
+        if cfg.eta_rule == "sqrt-nm":
+            return cfg.eta_constant * math.sqrt(n * cfg.width)
+        if cfg.eta_rule == "step-norm":
+            return normalised_eta(G, cfg.eta_constant)
+        return cfg.eta_constant
 
     def _head(self, W, b, act, stream: Stream, alpha, beta, validation):
         """Ridge on s sigma(W x) in the configured convention, solved for the effective weights."""
@@ -174,5 +94,5 @@ class GiantStepLearner(_NetworkLearner):
             opts = HeadOptions(cfg.lambda_min, cfg.lambda_max, cfg.n_lambdas)
         else:
             opts = HeadOptions(fixed_lambda=cfg.to_network_lambda(cfg.lam, stream.n))
-        a, lam = ridge_head(W, b, act, stream, alpha, beta, validation, opts)
-        return a, cfg.from_network_lambda(lam, stream.n)
+        a, lam, edge = ridge_head(W, b, act, stream, alpha, beta, validation, opts)
+        return a, cfg.from_network_lambda(lam, stream.n), edge

@@ -61,16 +61,19 @@ class _NetworkLearner(Learner):
             raise ConfigError(f"{type(self).__name__} has no ridge head to refit")
         _check_stream(stream, self.dtype_)
         alpha, beta = linear_part(stream, enabled=getattr(self.config, "preprocess", True))
-        a, lam = ridge_head(self.W_, self.b_, self.activation_, stream, alpha, beta, validation,
-                            head())  # fmt: skip
+        a, lam, edge = ridge_head(self.W_, self.b_, self.activation_, stream, alpha, beta,
+                                  validation, head())  # fmt: skip
         new = copy.copy(self)
         new._set_network(self.W_, self.b_, a, jnp.asarray(alpha, self.dtype_), beta, lam,
-                         self.activation_, self.d_, self.dtype_)  # fmt: skip
+                         self.activation_, self.d_, self.dtype_, lambda_edge=edge)  # fmt: skip
         return new
 
-    def _set_network(self, W, b, a, alpha, beta, lam, act, d, dtype, eta1=None) -> None:
+    def _set_network(
+        self, W, b, a, alpha, beta, lam, act, d, dtype, eta1=None, lambda_edge=None
+    ) -> None:
         self.W_, self.b_, self.a_ = W, b, jnp.asarray(a, dtype)
         self.alpha_, self.beta_, self.lambda_ = alpha, beta, lam
+        self.lambda_edge_ = lambda_edge
         if eta1 is not None:
             self.eta1_ = eta1
         self.activation_, self.d_, self.dtype_ = act, d, dtype
@@ -87,5 +90,6 @@ class _NetworkLearner(Learner):
             "b": np.asarray(self.b_),
             "a": np.asarray(self.a_),
             "lambda": self.lambda_,
+            "lambda_edge": getattr(self, "lambda_edge_", None),  # absent in older saved learners
             "eta1": getattr(self, "eta1_", None),
         }

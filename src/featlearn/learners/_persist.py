@@ -40,10 +40,9 @@ CONFIG_FILE, ARRAYS_FILE = "learner.json", "arrays.npz"
 
 
 def _rebuild_kernel(learner: Learner) -> Any:
-    # kernel ridge: base kernel, wrapped in the oracle projection when the config asks for it
-    if hasattr(learner, "_kernel"):
-        return learner._kernel(learner.d_)
-    return learner.config.base_kernel(learner.d_)  # RFM's base kernel depends on d
+    # kernel ridge: base kernel, wrapped in the oracle projection when the config asks for it;
+    # RFM: the base kernel, which depends on d
+    return learner._kernel(learner.d_)
 
 
 def _rebuild_activation(learner: Learner) -> Any:

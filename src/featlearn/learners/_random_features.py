@@ -6,49 +6,19 @@ layer-wise learner, on phi(x) = sigma(W0 x + b0) with (W0, b0) from the symmetri
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Literal
+from dataclasses import replace
 
 import jax
 import jax.numpy as jnp
 
-from featlearn._errors import check_real
-from featlearn.learners._base import DTYPES, check_common, register
+from featlearn._configs import RandomFeaturesConfig
+from featlearn.learners._base import DTYPES, register
 from featlearn.learners._network import _check_stream, _NetworkLearner
 from featlearn.learners._steps import HeadOptions, linear_part, ridge_head, split_validation
 from featlearn.networks import get_activation, init_symmetric
 from featlearn.targets import Stream
 
 __all__ = ["RandomFeaturesConfig", "RandomFeaturesLearner"]
-
-
-@dataclass(frozen=True)
-class RandomFeaturesConfig:
-    """Options of the random-features learner (fields as in LayerwiseConfig where shared).
-
-    width : even number of neurons m of the symmetric initialisation (m/2 distinct features)
-    activation : name of sigma (``relu``, ``erf``, ``tanh``)
-    preprocess : subtract alpha + beta.x from the labels first (as layer-wise step 1)
-    lam : fixed ridge penalty on Phi^T Phi / n; None = choose it on validation data over the grid
-    lambda_min, lambda_max, n_lambdas : validation grid for lambda, times the mean eigenvalue of Phi^T Phi/n
-    val_fraction : held-out fraction of n used to choose lambda when no validation set is given
-    dtype : ``float32`` or ``float64`` for data and network
-    """
-
-    width: int = 1000
-    activation: str = "relu"
-    preprocess: bool = True
-    lam: float | None = None
-    lambda_min: float = 1e-6
-    lambda_max: float = 10.0
-    n_lambdas: int = 29
-    val_fraction: float = 0.2
-    dtype: Literal["float32", "float64"] = "float32"
-
-    def __post_init__(self) -> None:
-        check_common(self)
-        if self.lam is not None:
-            check_real("lam", self.lam, minimum=0.0, strict=True)
 
 
 @register("random-features")
@@ -79,10 +49,12 @@ class RandomFeaturesLearner(_NetworkLearner):
         params = init_symmetric(cfg.width, stream.d, key=key, dtype=dtype)
         half = cfg.width // 2
         W_h, b_h = params.W[:half], params.b[:half]
-        s, lam_half = ridge_head(W_h, b_h, act, train, alpha, beta, validation, self._half_opts())
+        s, lam_half, edge = ridge_head(W_h, b_h, act, train, alpha, beta, validation,
+                                       self._half_opts())  # fmt: skip
         a_h = jnp.asarray(s, dtype) / 2
         self.W_, self.b_, self.a_ = params.W, params.b, jnp.concatenate([a_h, a_h])
         self.alpha_, self.beta_, self.lambda_ = alpha, beta, 2.0 * lam_half
+        self.lambda_edge_ = edge
         self.activation_, self.d_, self.dtype_ = act, stream.d, dtype
         return self
 

@@ -25,13 +25,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Literal
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from featlearn._errors import ConfigError, NumericalError, check_int, check_real
+from featlearn._configs import RFMConfig
+from featlearn._errors import NumericalError
 from featlearn.kernels import (
     DEFAULT_BLOCK_BYTES,
     NTK,
@@ -41,17 +42,13 @@ from featlearn.kernels import (
     kernel_apply,
     kernel_matrix,
 )
-from featlearn.learners._base import DTYPES, Learner, check_common, register
-from featlearn.learners._kernel_ridge import exact_memory
-from featlearn.learners._steps import split_validation
+from featlearn.learners._base import DTYPES, Learner, register
+from featlearn.learners._steps import lambda_edge, split_validation
 from featlearn.networks import get_activation
 from featlearn.solvers import dual_select_lambda
 from featlearn.targets import Stream
 
 __all__ = ["Laplace", "RFMConfig", "RFMLearner", "agop"]
-
-_KERNELS = ("laplace", "gaussian", "ntk")
-_RESCALE = ("none", "trace")
 
 
 @partial(jax.tree_util.register_dataclass, data_fields=[], meta_fields=["bandwidth"])
@@ -69,56 +66,6 @@ class Laplace(Kernel):
         pos = dist2 > 0
         dist = jnp.where(pos, jnp.sqrt(jnp.where(pos, dist2, 1.0)), 0.0)
         return jnp.exp(-dist / self.bandwidth)
-
-
-@dataclass(frozen=True)
-class RFMConfig:
-    """Options of the Recursive Feature Machine.
-
-    kernel : base kernel in the M-norm, ``laplace`` (default), ``gaussian`` or ``ntk``
-    bandwidth : L of the Laplace and Gaussian kernels (in units of |x - z|_M)
-    activation : the network activation of the ``ntk`` kernel
-    iterations : T, the number of AGOP updates of M (0 = kernel ridge with M = I)
-    rescale : ``none`` (M = AGOP, the paper's) or ``trace`` (M = d AGOP / tr AGOP)
-    lambda_min, lambda_max, n_lambdas : lam grid, times mean_i k(x_i, x_i) / n, as kernel-ridge's
-    val_fraction : held-out fraction of n used to choose lam when no validation set is given
-    max_bytes : memory budget for the n x n solve and the kernel blocks
-    dtype : ``float64`` (default) or ``float32`` for kernel evaluations; solves run in float64
-    """
-
-    kernel: Literal["laplace", "gaussian", "ntk"] = "laplace"
-    bandwidth: float = 10.0
-    activation: str = "relu"
-    iterations: int = 3
-    rescale: Literal["none", "trace"] = "none"
-    lambda_min: float = 1e-8
-    lambda_max: float = 10.0
-    n_lambdas: int = 10
-    val_fraction: float = 0.2
-    max_bytes: int = 4 * 2**30
-    dtype: Literal["float32", "float64"] = "float64"
-
-    def __post_init__(self) -> None:
-        if self.kernel not in _KERNELS:
-            raise ConfigError(f"kernel must be one of {list(_KERNELS)}; got {self.kernel!r}")
-        if self.rescale not in _RESCALE:
-            raise ConfigError(f"rescale must be one of {list(_RESCALE)}; got {self.rescale!r}")
-        check_real("bandwidth", self.bandwidth, minimum=0.0, strict=True)
-        check_int("iterations", self.iterations, minimum=0)
-        check_int("max_bytes", self.max_bytes, minimum=1)
-        check_common(self)
-
-    def base_kernel(self, d: int) -> Kernel:
-        """The kernel applied to M^{1/2} x (d: the data's dimension, for the Gaussian's units)."""
-        if self.kernel == "laplace":
-            return Laplace(self.bandwidth)
-        if self.kernel == "gaussian":
-            return RBF(self.bandwidth / math.sqrt(d))
-        return NTK(get_activation(self.activation))
-
-    def lambdas(self, mean_diag: float, n: int) -> np.ndarray:
-        grid = np.geomspace(self.lambda_min, self.lambda_max, self.n_lambdas)
-        return grid * (mean_diag if mean_diag > 0 else 1.0) / n
 
 
 @partial(jax.jit, static_argnames=("rows", "exclude_self"))
@@ -182,8 +129,8 @@ class RFMLearner(Learner):
         train, validation = split_validation(stream, validation, cfg.val_fraction)
         X, y = (jnp.asarray(v, dtype) for v in train.materialize())
         X_val, y_val = (jnp.asarray(v, dtype) for v in validation)
-        self._check_memory(train.n, X_val.shape[0])
-        kernel, d = cfg.base_kernel(stream.d), stream.d
+        cfg.check_problem(train.n, X_val.shape[0])  # the exact solve's memory budget
+        kernel, d = self._kernel(stream.d), stream.d
         y_mean = float(jnp.mean(y.astype(jnp.float64)))
         r, r_val = (np.asarray(v, np.float64) - y_mean for v in (y, y_val))
         M, history = np.eye(d), []
@@ -199,13 +146,14 @@ class RFMLearner(Learner):
         self.lambda_, self.d_, self.dtype_ = history[-1]["lambda"], d, dtype
         return self
 
-    def _check_memory(self, n: int, n_val: int) -> None:
-        need = exact_memory(n, n_val)
-        if need > self.config.max_bytes:
-            raise ConfigError(
-                f"max_bytes must be >= {need} bytes for RFM's exact solve at n = {n}; "
-                f"got {self.config.max_bytes}"
-            )
+    def _kernel(self, d: int) -> Kernel:
+        """The kernel applied to M^{1/2} x (d: the data's dimension, for the Gaussian's units)."""
+        cfg = self.config
+        if cfg.kernel == "laplace":
+            return Laplace(cfg.bandwidth)
+        if cfg.kernel == "gaussian":
+            return RBF(cfg.bandwidth / math.sqrt(d))
+        return NTK(get_activation(cfg.activation))
 
     def _ridge(self, kernel, Xs, r, Xs_val, r_val, dtype):
         """Kernel ridge on the transformed inputs, lam chosen on validation (the shared solver)."""
@@ -215,7 +163,8 @@ class RFMLearner(Learner):
         lam, coef, mse = dual_select_lambda(K, r, K_val, r_val, lambdas)
         if not np.isfinite(coef).all():
             raise NumericalError("rfm: kernel ridge coefficients hold NaN or inf")
-        return coef, {"lambda": lam, "validation_mse": float(np.min(mse))}
+        edge = lambda_edge(lam, lambdas)
+        return coef, {"lambda": lam, "lambda_edge": edge, "validation_mse": float(np.min(mse))}
 
     def _update_metric(self, kernel, Xs, coef, S) -> np.ndarray:
         """M = S AGOP~ S (the chain rule through x~ = S x), then the optional rescaling."""
@@ -247,6 +196,7 @@ class RFMLearner(Learner):
             "M": self.M_,
             "W": self.sqrt_M_,
             "lambda": self.lambda_,
+            "lambda_edge": self.history_[-1].get("lambda_edge"),  # of the last solve, the model's
             "history": [dict(h) for h in self.history_],
             "kernel": self.config.kernel,
             "iterations": self.config.iterations,

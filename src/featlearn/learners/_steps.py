@@ -5,13 +5,13 @@ the ridge head on sigma(Wx + b) and prediction. Each is a pure function of array
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from functools import partial
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from featlearn._configs import HeadOptions, holdout_sizes
 from featlearn._errors import ConfigError, NumericalError
 from featlearn.networks import Activation
 from featlearn.solvers import RidgePath, accumulate_gram, lambda_grid, select_lambda
@@ -20,6 +20,7 @@ from featlearn.targets import ArrayStream, DataStream, Stream
 __all__ = [
     "HeadOptions",
     "first_layer_gradient",
+    "lambda_edge",
     "linear_part",
     "network_predict",
     "ridge_head",
@@ -76,16 +77,16 @@ def first_layer_gradient(
     return G
 
 
-@dataclass(frozen=True)
-class HeadOptions:
-    """How the second layer is fitted: lambda grid, or T GD steps (spectral form), or a fixed lambda."""
-
-    lambda_min: float = 1e-6
-    lambda_max: float = 10.0
-    n_lambdas: int = 29
-    fixed_lambda: float | None = None
-    gd_steps: int | None = None
-    gd_lr: float | None = None
+def lambda_edge(lam: float, lambdas) -> str | None:
+    """``"low"`` or ``"high"`` when lam, chosen on validation from the grid ``lambdas``, is the
+    grid's smallest or largest value (the best lam may then lie beyond the grid); None inside it,
+    and for a grid of one value (nothing was chosen)."""
+    grid = np.asarray(lambdas, dtype=np.float64)
+    if grid.size < 2:
+        return None
+    if lam <= grid.min():
+        return "low"
+    return "high" if lam >= grid.max() else None
 
 
 @partial(jax.jit, static_argnames=("act",))
@@ -102,17 +103,19 @@ def ridge_head(
     beta: np.ndarray,
     validation,
     opts: HeadOptions,
-) -> tuple[np.ndarray, float]:
+) -> tuple[np.ndarray, float, str | None]:
     """Step 4: a = (Phi^T Phi/n + lam I)^{-1} Phi^T r/n with r = y - alpha - beta.x.
 
     lam is chosen on ``validation`` (X_val, y_val) over a geometric grid from one eigendecomposition,
-    unless ``opts.fixed_lambda`` is set. Returns (a, lam).
+    unless ``opts.fixed_lambda`` is set. Returns (a, lam, edge) with edge = ``lambda_edge(lam,
+    grid)``: ``"low"``/``"high"`` when lam is an end of the grid, None inside it or when fixed.
     """
     beta_j = jnp.asarray(beta, W.dtype)
     blocks = (_features_and_residual(W, b, X, y, alpha, beta_j, act) for X, y in stream)
     A, c, _ = accumulate_gram(blocks, W.shape[0])
     path = RidgePath.from_gram(A, c)
     gd = {"gd_steps": opts.gd_steps, "gd_lr": opts.gd_lr} if opts.gd_steps else {}
+    edge = None
     if opts.fixed_lambda is not None:
         lam = opts.fixed_lambda
         a = path.coefs([lam], **gd)[:, 0]
@@ -127,8 +130,9 @@ def ridge_head(
         X_val, y_val = (jnp.asarray(v, W.dtype) for v in validation)
         Phi_val, r_val = _features_and_residual(W, b, X_val, y_val, alpha, beta_j, act)
         lam, a, _ = select_lambda(path, Phi_val, r_val, lambdas, **gd)
+        edge = lambda_edge(lam, lambdas)
     _require_finite("ridge head", a)
-    return a, float(lam)
+    return a, float(lam), edge
 
 
 @partial(jax.jit, static_argnames=("act",))
@@ -149,16 +153,12 @@ def network_predict(W, b, a, alpha, beta, X, act: Activation, block: int = 8192)
 
 
 def split_validation(stream: Stream, validation, fraction: float):
-    """Use the given validation pair, or hold out ``fraction`` of the stream (materialised)."""
+    """Use the given validation pair, or hold out ``fraction`` of the stream (materialised): the
+    last rows, as ``holdout_sizes`` counts them (a ConfigError when either part would be empty;
+    the range of ``val_fraction`` itself is the config's to check)."""
     if validation is not None:
         return stream, validation
-    if not 0.0 < fraction < 1.0:
-        raise ConfigError(f"val_fraction must be in (0, 1); got {fraction}")
-    n_train = int(round(stream.n * (1.0 - fraction)))
-    if not 1 <= n_train < stream.n:
-        raise ConfigError(
-            f"val_fraction = {fraction} leaves no training or no validation sample of n = {stream.n}"
-        )
+    n_train, _ = holdout_sizes(stream.n, fraction)
     return _first_rows(stream, n_train), _rows_from(stream, n_train)
 
 

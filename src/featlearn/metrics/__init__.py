@@ -1,7 +1,6 @@
 """Metrics (DESIGN section 6): excess risk, subspace alignment, per-degree learned energy, and the
 learning-curve theory of dot-product kernel ridge on the sphere."""
 
-import featlearn._jax  # noqa: F401  (64-bit mode for float64 fits and solves)
 from featlearn.metrics._degrees import DegreeReport, degree_energies
 from featlearn.metrics._kernel_theory import (
     effective_ridge,
@@ -34,3 +33,7 @@ __all__ = [
     "kernel_theory_risk",
     "principal_angles",
 ]
+
+from featlearn._jax import float64_inside  # noqa: E402
+
+float64_inside(__name__)  # every function here runs in JAX's 64-bit mode, nothing else does

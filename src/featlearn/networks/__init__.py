@@ -1,6 +1,5 @@
 """The two-layer network and its activations (DESIGN section 2)."""
 
-import featlearn._jax  # noqa: F401  (64-bit mode for float64 fits and solves)
 from featlearn.networks._activations import ACTIVATIONS, Activation, get_activation, quadrature_dual
 from featlearn.networks._twolayer import (
     TwoLayerParams,
@@ -21,3 +20,7 @@ __all__ = [
     "init_symmetric",
     "quadrature_dual",
 ]
+
+from featlearn._jax import float64_inside  # noqa: E402
+
+float64_inside(__name__)  # every function here runs in JAX's 64-bit mode, nothing else does

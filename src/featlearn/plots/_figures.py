@@ -4,7 +4,8 @@ Each function takes the flat table of :func:`featlearn.runtime.results_frame` (o
 and returns a matplotlib ``Figure`` built without pyplot (no global state, no display needed), or,
 given ``ax=`` (an Axes, or a sequence of Axes for one panel per facet group), draws into the caller's
 own axes and returns the figure they belong to.
-Curves are medians over replicates with error bars from the 25% to the 75% quantile.
+Curves are medians over replicates with 90% percentile-bootstrap intervals of the median
+(``INTERVAL``); panels that are compared share one y range, and labels are human (``_labels``).
 """
 
 from __future__ import annotations
@@ -20,10 +21,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 
 from featlearn._errors import ConfigError
+from featlearn.plots._labels import axis_label, format_value, group_label
 
 __all__ = ["alignment_figure", "risk_figure", "staircase_levels", "threshold_figure"]
-
-QUANTILES = (0.25, 0.5, 0.75)
 
 
 def staircase_levels(energy_per_degree: Sequence[float], *, relative: bool = True) -> list[float]:
@@ -42,32 +42,39 @@ def staircase_levels(energy_per_degree: Sequence[float], *, relative: bool = Tru
 
 
 def _given(v: object) -> bool:
-    return not (v is None or (isinstance(v, float) and math.isnan(v)) or v in ("{}", ""))
+    if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+        return False
+    return not (isinstance(v, str) and v in ("{}", ""))
 
 
 def facet_label(facets: Sequence[str], key: object) -> str:
-    """``learner=kernel-ridge, options.kernel=ntk``; fields a group does not set are left out."""
-    keys = key if isinstance(key, tuple) else (key,)
-    pairs = [f"{f}={v}" for f, v in zip(facets, keys, strict=False) if _given(v)]
-    return ", ".join(pairs) or "all cells"
+    """A facet group's human label ("NTK kernel ridge, n_lambdas = 3"); see ``group_label``."""
+    return group_label(facets, key)
 
 
 #: Fields that name a variant briefly; other varying fields (lambda grids...) only lengthen labels.
-BRIEF = ("learner", "options.kernel", "options.oracle", "target", "experiment")
+BRIEF = ("learner", "options.kernel", "options.oracle", "width", "target", "experiment")
 
 
 def _labels(facets: Sequence[str], keys: Sequence[object]) -> list[str]:
-    """One label per group: only the BRIEF fields when they still tell the groups apart."""
-    full = [facet_label(facets, k) for k in keys]
-    brief_facets = [f for f in facets if f in BRIEF]
-    if not brief_facets or len(brief_facets) == len(facets):
-        return full
-    idx = [facets.index(f) for f in brief_facets]
-    brief = [
-        facet_label(brief_facets, tuple((k if isinstance(k, tuple) else (k,))[i] for i in idx))
-        for k in keys
-    ]
-    return brief if len(set(brief)) == len(set(full)) else full
+    """One label per group, as short as still tells the groups apart: the BRIEF fields, then other
+    fields added in order only while they separate more groups (a λ grid that follows the noise
+    level is left out once the noise is shown)."""
+    facets = list(facets)
+    rows = [k if isinstance(k, tuple) else (k,) for k in keys]
+
+    def labels(fields: list[str]) -> list[str]:
+        idx = [facets.index(f) for f in fields]
+        return [facet_label(fields, tuple(r[i] for i in idx)) for r in rows]
+
+    wanted = len(set(labels(facets)))
+    chosen = [f for f in facets if f in BRIEF]
+    for f in (f for f in facets if f not in BRIEF):
+        if len(set(labels(chosen))) >= wanted:
+            break
+        if len(set(labels([*chosen, f]))) > len(set(labels(chosen))):
+            chosen.append(f)
+    return labels([f for f in facets if f in chosen])
 
 
 def _groups(df: pd.DataFrame, facets: Sequence[str]) -> list[tuple[object, pd.DataFrame]]:
@@ -99,20 +106,30 @@ def _panels(n: int, ax=None, width: float = 4.4, height: float = 3.4):
     return axes[0].figure.figure, axes[:n]
 
 
+def median_bars(values: Sequence[float]) -> tuple[float, float, float]:
+    """Median of ``values`` and its 90% percentile-bootstrap interval (2000 draws, seed 0): the
+    one interval method of every median in the report (INTERVAL names it)."""
+    from featlearn.experiments import median_interval
+
+    return median_interval(values, level=0.9, n_boot=2000, seed=0)
+
+
+#: How the report's median bars are computed, in the words of its captions.
+INTERVAL = "90% percentile-bootstrap interval of the median over replicates (2000 draws)"
+
+
 def _median_curve(ax, group: pd.DataFrame, x: str, y: str, color, label: str) -> None:
-    stats = group.groupby(x)[y].quantile(list(QUANTILES)).unstack()
-    mid = stats[0.5].to_numpy()
-    err = np.vstack([mid - stats[0.25].to_numpy(), stats[0.75].to_numpy() - mid])
-    ax.errorbar(
-        stats.index.to_numpy(float),
-        mid,
-        yerr=err,
-        marker="o",
-        ms=3.5,
-        capsize=2,
-        color=color,
-        label=label,
-    )
+    stats = [(xv, *median_bars(g[y].to_numpy(np.float64))) for xv, g in group.groupby(x)]
+    xs, mid, lo, hi = (np.asarray(col, np.float64) for col in zip(*stats, strict=True))
+    err = np.vstack([mid - lo, hi - mid]).clip(min=0)
+    ax.errorbar(xs, mid, yerr=err, marker="o", ms=3.5, capsize=2, color=color, label=label)
+
+
+def _share_y(axes: Sequence[Axes]) -> None:
+    """One y range for panels that are compared: the union of their own ranges."""
+    lows, highs = zip(*(a.get_ylim() for a in axes), strict=True)
+    for a in axes:
+        a.set_ylim(min(lows), max(highs))
 
 
 def _draw_staircase(ax, group: pd.DataFrame, d: float, color, x: str, relative: bool) -> bool:
@@ -136,34 +153,42 @@ def risk_figure(
     y: str = "relative_risk",
     x: str = "n",
     curve: str = "d",
+    eps: float | None = None,
     ax: Axes | Sequence[Axes] | None = None,
 ) -> Figure:
     """Median risk vs n, one panel per facet group, one curve per d (log-log), with the kernel
     staircase of the target drawn dashed in each curve's colour over d^k <= n <= d^{k+1}.
 
-    ``ax``: draw into these Axes (one per facet group) instead of a new figure. Returns the
-    figure the panels belong to.
+    Bars are 90% percentile-bootstrap intervals of the median (``INTERVAL``). Every panel has the
+    same y range and scale, so panels compare at a glance; ``eps`` (the threshold level) is drawn
+    as a dotted horizontal line. ``ax``: draw into these Axes (one per facet group) instead of a
+    new figure. Returns the figure the panels belong to.
     """
     groups = _groups(df, facets)
     fig, axes = _panels(len(groups), ax)
     relative = y == "relative_risk"
     titles = _labels(list(facets), [k for k, _ in groups])
+    log_y = bool((df[y] > 0).all())
     for ax, title, (_, group) in zip(axes, titles, groups, strict=False):
         stair = False
         curves = group.groupby(curve, sort=True) if curve in group else [(None, group)]
         for i, (dval, g) in enumerate(curves):
             color = f"C{i % 10}"
-            _median_curve(ax, g, x, y, color, f"{curve}={dval}" if dval is not None else y)
+            label = f"{curve} = {format_value(dval)}" if dval is not None else axis_label(y)
+            _median_curve(ax, g, x, y, color, label)
             stair |= _draw_staircase(ax, g, float(dval or 0), color, x, relative)
+        if eps is not None and math.isfinite(eps):
+            ax.axhline(eps, color="0.3", ls=":", lw=1.2, label=f"ε = {eps:g}")
         ax.set_xscale("log")
         ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels collide on short ranges
-        if (group[y] > 0).all():
+        if log_y:
             ax.set_yscale("log")
-        ax.set(xlabel=x, ylabel=y, title=textwrap.fill(title, 48))
+        ax.set(xlabel=axis_label(x), ylabel=axis_label(y), title=textwrap.fill(title, 40))
         if stair:
             ax.plot([], [], "k--", alpha=0.6, label="kernel staircase")
         ax.legend(fontsize=7)
         ax.grid(alpha=0.3, which="both")
+    _share_y(axes[: len(groups)])
     return fig
 
 
@@ -176,7 +201,8 @@ def alignment_figure(
     curve: str = "d",
     ax: Axes | Sequence[Axes] | None = None,
 ) -> Figure:
-    """Median alignment ||W U^T||_F^2 / ||W||_F^2 vs n, one panel per facet group, a curve per d.
+    """Median alignment ||W U^T||_F^2 / ||W||_F^2 vs n, one panel per facet group, a curve per d,
+    every panel on the same y range [0, 1] (bars: ``INTERVAL``).
 
     ``ax``: draw into these Axes (one per facet group) instead of a new figure. Returns the
     figure the panels belong to.
@@ -187,13 +213,41 @@ def alignment_figure(
     for ax, title, (_, group) in zip(axes, titles, groups, strict=False):
         curves = group.groupby(curve, sort=True) if curve in group else [(None, group)]
         for i, (dval, g) in enumerate(curves):
-            _median_curve(ax, g, x, y, f"C{i % 10}", f"{curve}={dval}" if dval is not None else y)
+            label = f"{curve} = {format_value(dval)}" if dval is not None else axis_label(y)
+            _median_curve(ax, g, x, y, f"C{i % 10}", label)
         ax.set_xscale("log")
         ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels collide on short ranges
-        ax.set(xlabel=x, ylabel=y, title=textwrap.fill(title, 48), ylim=(-0.02, 1.02))
+        ax.set(xlabel=axis_label(x), ylabel=axis_label(y), title=textwrap.fill(title, 40))
+        ax.set_ylim(-0.02, 1.02)
         ax.legend(fontsize=7)
         ax.grid(alpha=0.3, which="both")
     return fig
+
+
+def _reference_slopes(ax, th: pd.DataFrame, d: str) -> None:
+    """Grey lines n* ∝ d² and n* ∝ d³ through the geometric mean of the thresholds at the smallest
+    d that crosses: the network's and the kernel's theoretical rates, for the eye."""
+    crossed = th[(th["censored"] == "") & np.isfinite(th["n_star"].astype(float))]
+    if not len(crossed):
+        return
+    d0 = float(crossed[d].min())
+    n0 = float(np.exp(np.log(crossed.loc[crossed[d] == d0, "n_star"].astype(float)).mean()))
+    ds = np.geomspace(d0, float(th[d].max()), 20)
+    for power, style in ((2, (0, (4, 2))), (3, (0, (1, 2)))):
+        ax.plot(ds, n0 * (ds / d0) ** power, color="0.45", ls=style, lw=1.1,
+                label=f"reference n* ∝ d{'²' if power == 2 else '³'}")  # fmt: skip
+
+
+def _fit_line(ax, group, fit, d, color, label) -> None:
+    if len(fit) and np.isfinite(fit["k"].iloc[0]):
+        row = fit.iloc[0]
+        ds = np.geomspace(group[d].min(), group[d].max(), 20)
+        ci = f" [{row.ci_low:.2f}, {row.ci_high:.2f}]" if np.isfinite(row.ci_low) else ""
+        at = f" at ε = {row.eps:g}" if "eps" in fit else ""
+        ax.plot(ds, np.exp(row.intercept) * ds**row.k, "-", color=color,
+                label=f"{label}: k = {row.k:.2f}{ci}{at}")  # fmt: skip
+    else:
+        ax.plot([], [], "o", color=color, label=f"{label}: no fit (< 2 crossing d)")
 
 
 def threshold_figure(
@@ -206,13 +260,14 @@ def threshold_figure(
     ax: Axes | None = None,
 ) -> Figure:
     """Thresholds n*(d) on log-log axes, one colour per facet group, with the fitted line
-    n* = e^c d^k and its interval in the legend. Censored thresholds are drawn as open triangles
-    at the grid end that bounds them (pointing up: n* beyond the largest n; down: below the smallest).
+    n* = e^c d^k and its interval in the legend, and grey reference slopes n* ∝ d² and ∝ d³
+    anchored at the smallest crossing d. Censored thresholds are drawn as open triangles at the
+    grid end that bounds them (pointing up: n* beyond the largest n; down: below the smallest).
 
     ``ax``: draw into this Axes instead of a new figure. Returns the figure it belongs to.
     """
     if ax is None:
-        fig = Figure(figsize=(5.6, 4.2), layout="constrained")
+        fig = Figure(figsize=(6.4, 4.6), layout="constrained")
         ax = fig.subplots()
     elif isinstance(ax, Axes):
         fig = ax.figure.figure  # the top-level figure, also when ax lies in a SubFigure
@@ -221,7 +276,7 @@ def threshold_figure(
     groups = _groups(th, facets)
     labels = _labels(list(facets), [k for k, _ in groups])
     for i, (key, group) in enumerate(groups):
-        color, label = f"C{i % 10}", labels[i]
+        color = f"C{i % 10}"
         crossed = group[group["censored"] == ""]
         ax.plot(crossed[d], crossed["n_star"], "o", color=color)
         for side, marker in (("right", "^"), ("left", "v")):
@@ -231,27 +286,16 @@ def threshold_figure(
         fit = fits
         for f, v in zip(facets, keys, strict=False):
             fit = fit[fit[f] == v]
-        if len(fit) and np.isfinite(fit["k"].iloc[0]):
-            row = fit.iloc[0]
-            ds = np.geomspace(group[d].min(), group[d].max(), 20)
-            ci = f" [{row.ci_low:.2f}, {row.ci_high:.2f}]" if np.isfinite(row.ci_low) else ""
-            ax.plot(
-                ds,
-                np.exp(row.intercept) * ds**row.k,
-                "-",
-                color=color,
-                label=f"{label}: k = {row.k:.2f}{ci}"
-                + (f" at eps {row.eps:g}" if "eps" in fit else ""),
-            )
-        else:
-            ax.plot([], [], "o", color=color, label=f"{label}: no fit (< 2 crossing d)")
+        _fit_line(ax, group, fit, d, color, labels[i])
+    _reference_slopes(ax, th, d)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ds = np.unique(th[d].to_numpy(np.float64))
     ax.set_xticks(ds, [f"{v:g}" for v in ds], minor=False, fontsize=7, rotation=45)
     ax.set_xticks([], minor=True)
-    level = f"{eps:g}" if math.isfinite(eps) else "eps of its learner"
-    ax.set(xlabel=d, ylabel=f"n*  (median risk <= {level})", title="thresholds n*(d), n* ∝ d^k")
+    level = f"{eps:g}" if math.isfinite(eps) else "ε of its learner"
+    ax.set(xlabel=axis_label(d), ylabel=f"n*  (smallest n with median risk ≤ {level})",
+           title="thresholds n*(d), fitted n* ∝ d^k")  # fmt: skip
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3, which="both")
     return fig

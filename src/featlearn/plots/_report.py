@@ -1,19 +1,16 @@
 """One self-contained HTML report of a results store; every figure also as PNG and PDF.
 
-The page holds, per experiment in the store: risk vs n for each d with the kernel staircase,
-thresholds n*(d) with fitted exponents and intervals, alignment vs n, the medians over replicates
-and every stored record; then the failed cells. Figures are embedded as base64 PNG, so the page
-needs no other file. What cannot be drawn (no n column, fewer than two d crossing eps...) is said
-in the page instead of failing.
+The page reads like a short paper: for ``featlearn reproduce`` the claims first (the count shown,
+the separation figure, the verdicts and their evidence: ``_claims.py``); then one section per
+experiment or sweep (``_generic.py``: figures with captions, the configuration and spec text,
+tables folded); then the failed cells and the stores and versions. Figures are embedded as base64
+PNG, so the page needs no other file. What cannot be drawn (no n column, fewer than two d crossing
+eps...) is said in the page instead of failing (DESIGN section 8).
 """
 
 from __future__ import annotations
 
-import base64
 import html
-import io
-import json
-import math
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,207 +20,11 @@ import numpy as np
 import pandas as pd
 
 from featlearn.plots._claims import claims_section
-from featlearn.plots._figures import (
-    _given,
-    alignment_figure,
-    facet_label,
-    risk_figure,
-    threshold_figure,
-)
+from featlearn.plots._generic import experiment_section
+from featlearn.plots._html import PAGE, Figures, note, table
 from featlearn.runtime import results_frame
 
 __all__ = ["write_report"]
-
-_PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }}
-table {{ border-collapse: collapse; font-size: 12px; margin: 0.5em 0 1.5em; }}
-th, td {{ border: 1px solid #ccc; padding: 2px 6px; text-align: right; }}
-th {{ background: #f2f2f2; }}
-img {{ max-width: 100%; }}
-.note {{ color: #8a5a00; }}
-.banner {{ background: #fff4d6; border: 1px solid #e0b84c; padding: 0.6em 1em; }}
-.caption {{ color: #444; font-size: 13px; max-width: 60em; margin-top: -0.3em; }}
-</style></head><body>
-<h1>{title}</h1>
-{body}
-</body></html>
-"""
-
-
-def _cell(value: Any, precise: bool) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.number):
-        return html.escape(str(value))
-    if isinstance(value, int | np.integer):
-        return str(int(value))
-    return repr(float(value)) if precise else f"{float(value):.6g}"
-
-
-def _table(df: pd.DataFrame, table_id: str, *, precise: bool = False) -> str:
-    """An HTML table; numbers as repr (``precise``: exactly the stored floats) or 6 digits."""
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{_cell(v, precise)}</td>" for v in row) + "</tr>"
-        for row in df.itertuples(index=False)
-    )
-    return f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-
-
-def _note(text: str) -> str:
-    return f'<p class="note">{html.escape(text)}</p>'
-
-
-class _Figures:
-    """Saves each figure as PNG and PDF in ``out`` and returns its embedded <img> tag."""
-
-    def __init__(self, out: Path):
-        self.out, self.png, self.pdf = out, [], []
-
-    def add(self, fig: Any, stem: str, alt: str) -> str:
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=120)
-        png, pdf = self.out / f"{stem}.png", self.out / f"{stem}.pdf"
-        png.write_bytes(buf.getvalue())
-        fig.savefig(pdf, format="pdf")
-        self.png.append(str(png))
-        self.pdf.append(str(pdf))
-        data = base64.b64encode(buf.getvalue()).decode("ascii")
-        return f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"></figure>'
-
-
-_NOT_FACETS = ("pair_seed", "degrees")
-
-
-def _prepare(
-    df: pd.DataFrame, attrs: dict[str, list[str]]
-) -> tuple[pd.DataFrame, list[str], list[str]]:
-    """Keep this experiment's columns; lists/dicts in config columns as JSON text (groupable);
-    return (table, varying config columns, numeric scalar metric columns)."""
-    df = df.dropna(axis=1, how="all").copy()
-    config = [c for c in attrs.get("config_columns", []) if c in df]
-    for c in config:
-        if df[c].map(lambda v: isinstance(v, list | dict)).any():
-            df[c] = df[c].map(
-                lambda v: json.dumps(v, sort_keys=True) if isinstance(v, list | dict) else v
-            )
-    # a paired curve's seed is a replicate index, and `degrees` a measurement switch: neither is
-    # a setting to facet on
-    varying = [c for c in config if c not in _NOT_FACETS and df[c].nunique(dropna=False) > 1]
-    # a nested field flattened into dotted columns: facet on the leaves, not on the parent too
-    varying = [c for c in varying if not any(v.startswith(f"{c}.") for v in varying)]
-    numeric = []
-    for c in (c for c in attrs.get("metric_columns", []) if c in df):
-        if df[c].map(lambda v: isinstance(v, list | dict | str)).any():
-            continue
-        df[c] = pd.to_numeric(df[c], errors="coerce")
-        numeric.append(c)
-    return df, varying, numeric
-
-
-def _per_level(data, eps, facets, y, thresholds, fit_exponent_from_runs):
-    """Thresholds and exponents at one level eps, or at each learner's level (column ``eps``)."""
-    if isinstance(eps, Mapping) and "learner" not in data:
-        eps = 0.1
-    if not isinstance(eps, Mapping):
-        th = thresholds(data, eps, by=[*facets, "d"], x="n", y=y)
-        return th, fit_exponent_from_runs(data, eps, by=facets, d="d", x="n", y=y, n_boot=500)
-    ths, fits = [], []
-    for learner, group in data.groupby("learner", sort=True):
-        level = eps.get(learner, 0.1)
-        th = thresholds(group, level, by=[*facets, "d"], x="n", y=y)
-        fit = fit_exponent_from_runs(group, level, by=facets, d="d", x="n", y=y, n_boot=500)
-        ths.append(th.assign(eps=level))
-        fits.append(fit.assign(eps=level))
-    return pd.concat(ths, ignore_index=True), pd.concat(fits, ignore_index=True)
-
-
-def _thresholds_section(df, facets, y, eps, figures, stem) -> list[str]:
-    try:
-        from featlearn.experiments import fit_exponent_from_runs, thresholds
-    except ImportError:
-        return [_note("Threshold analysis is not available in this featlearn installation.")]
-    from featlearn._errors import FeatlearnError
-
-    taken = {"k", "intercept", "ci_low", "ci_high", "n_points", "method", "level", "n_star"}
-    taken |= {"n_censored", "n_boot_used", "censored", "bound"}
-    renamed = {f: f"{f} (config)" for f in facets if f in taken}  # keep analysis columns apart
-    data = df.dropna(subset=[y]).rename(columns=renamed)
-    facets = [renamed.get(f, f) for f in facets]
-    try:
-        th, fits = _per_level(data, eps, facets, y, thresholds, fit_exponent_from_runs)
-    except FeatlearnError as exc:
-        return [_note(f"No thresholds: {exc}")]
-    shown = (
-        f"{eps:g}" if not isinstance(eps, Mapping) else "eps (column eps: one level per learner)"
-    )
-    parts = [
-        f"<h3>Thresholds n*(d): smallest n with median {html.escape(y)} &le; {html.escape(shown)}</h3>"
-    ]
-    groups = fits.groupby(facets, sort=True) if facets else [((), fits)]
-    lacking = [facet_label(facets, k) for k, g in groups if not np.isfinite(g["k"].iloc[0])]
-    for label in lacking:
-        parts.append(
-            _note(f"{label}: fewer than 2 dimensions d reach {y} <= {shown}; no exponent.")
-        )
-    if len(lacking) < len(fits):
-        fig = threshold_figure(
-            th, fits, facets, eps=eps if not isinstance(eps, Mapping) else math.nan
-        )
-        parts.append(figures.add(fig, f"{stem}thresholds", "thresholds n*(d)"))
-    else:
-        parts.append(
-            _note("No threshold figure: no group has 2 or more dimensions d crossing eps.")
-        )
-    parts.append(_table(th, f"thresholds-{stem}".rstrip("-")))
-    parts.append("<h3>Exponents k in n* &prop; d^k (interval: replicate bootstrap)</h3>")
-    parts.append(_table(fits, f"exponents-{stem}".rstrip("-")))
-    return parts
-
-
-def _experiment_section(name, df, attrs, eps, figures, stem) -> list[str]:
-    df, varying, numeric = _prepare(df, attrs)
-    facets = [c for c in varying if c not in ("n", "d")]
-    for c in facets:  # group labels: a field a case leaves unset is "", so no row is dropped
-        df[c] = df[c].map(lambda v: str(v) if _given(v) else "")
-    parts = [f"<h2>Experiment {html.escape(name)}: {len(df)} stored cells</h2>"]
-    if varying:
-        parts.append(f"<p>Varying fields: {html.escape(', '.join(varying))}.</p>")
-    y = next((c for c in ("relative_risk", "excess_risk") if c in numeric), None)
-    if y and "n" in df:
-        data = df.dropna(subset=[y])
-        fig = risk_figure(data, facets, y=y)
-        parts.append(
-            f"<h3>{html.escape(y)} vs n (median, 25-75% bars; dashed: kernel staircase)</h3>"
-        )
-        parts.append(figures.add(fig, f"{stem}risk_vs_n", f"{y} vs n"))
-        if "d" in df:
-            parts.extend(_thresholds_section(df, facets, y, eps, figures, stem))
-    else:
-        parts.append(_note("No risk-vs-n figure: the records have no n or risk column."))
-    if "alignment" in numeric and "n" in df and df["alignment"].notna().any():
-        data = df.dropna(subset=["alignment"])
-        parts.append("<h3>alignment vs n</h3>")
-        parts.append(
-            figures.add(alignment_figure(data, facets), f"{stem}alignment_vs_n", "alignment")
-        )
-    keys = varying or []
-    medians = (
-        df.groupby(keys, sort=True, dropna=False)[numeric].median()
-        if keys
-        else df[numeric].median().to_frame().T
-    )
-    counts = df.groupby(keys, sort=True, dropna=False).size() if keys else pd.Series([len(df)])
-    medians.insert(0, "replicates", counts.to_numpy())
-    parts.append("<h3>Medians over replicates</h3>")
-    parts.append(_table(medians.reset_index() if keys else medians, f"medians-{stem}".rstrip("-")))
-    records = df[["hash", "replicate", "seed", *varying, *numeric]].copy()
-    records["hash"] = records["hash"].str[:12]
-    parts.append(f"<details><summary>All {len(df)} stored records (exact values)</summary>")
-    parts.append(_table(records, f"records-{stem}".rstrip("-"), precise=True) + "</details>")
-    return parts
 
 
 def _stem(frame: pd.DataFrame, experiment: str, sweep: str | None) -> str:
@@ -310,17 +111,47 @@ def write_report(
     frame = results_frame(store, status=None)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    figures = _Figures(out)
-    parts = []
-    if scale == "smoke":
-        parts.append(_SMOKE)
+    figures = Figures(out)
+    parts = [_SMOKE] if scale == "smoke" else []
     if claims is not None:
-        parts.extend(claims_section(claims, figures.add, _table, run=_run_facts(frame),
+        parts.extend(claims_section(claims, figures.add, table, run=_run_facts(frame),
                                     thresholds_frame=_threshold_records(store)))  # fmt: skip
-    parts.append("<h2>Stores and versions</h2>")
-    parts.append(_overview(frame, store))
-    ok = frame[frame["status"] == "ok"]
-    names = sorted(ok["experiment"].unique())
+    parts += _sections(store, frame, eps, figures, claims)
+    failed = frame[frame["status"] == "failed"]
+    if len(failed):
+        rows = failed[["hash", "replicate", "experiment", "attempts", "error"]].copy()
+        rows["error"] = rows["error"].map(lambda e: (e or "").splitlines()[0] if e else "")
+        parts += [f"<h2>Failed cells ({len(failed)})</h2>", table(rows, "failed")]
+    parts += ["<h2>Stores and versions</h2>", _overview(frame, store)]
+    title = f"featlearn report: {Path(store).name}"
+    path = out / "index.html"
+    path.write_text(PAGE.format(title=html.escape(title), body="\n".join(parts)), encoding="utf-8")
+    return {"html": str(path), "figures": figures.png, "pdf": figures.pdf}
+
+
+def _specs(store: str | Path) -> dict[tuple[str, str], str]:
+    """The spec texts the store holds, by (sweep name, sha256); empty for stores written before
+    featlearn kept them (or a runtime without ``Store.specs``)."""
+    from featlearn.runtime import Store
+
+    with Store(store, create=False) as db:
+        read = getattr(db, "specs", None)
+        return dict(read()) if read is not None else {}
+
+
+def _known_exponents(claims: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """The claims' exponents by learner: the threshold sweep's section quotes their intervals."""
+    return {e["learner"]: e for e in (claims or {}).get("exponents", [])}
+
+
+def _sections(store, frame, eps, figures, claims) -> list[str]:
+    """One section per experiment, and per sweep when an experiment has several."""
+    from featlearn.experiments import THRESHOLDS
+
+    names = sorted(frame.loc[frame["status"] == "ok", "experiment"].unique())
+    if not names:
+        return [note("The store holds no successful cell yet.")]
+    specs, known, parts = _specs(store), _known_exponents(claims), []
     for name in names:
         df = results_frame(store, experiment=name)  # its own columns and dtypes (ints stay ints)
         sweeps = sorted(df["sweep"].dropna().unique()) if "sweep" in df else []
@@ -328,16 +159,7 @@ def write_report(
             part = df if sweep is None else df[df["sweep"] == sweep].dropna(axis=1, how="all")
             part.attrs = df.attrs
             label = name if sweep is None else f"{name} (sweep {sweep})"
-            stem = _stem(frame, name, sweep)
-            parts.extend(_experiment_section(label, part, df.attrs, eps, figures, stem))
-    if not names:
-        parts.append(_note("The store holds no successful cell yet."))
-    failed = frame[frame["status"] == "failed"]
-    if len(failed):
-        table = failed[["hash", "replicate", "experiment", "attempts", "error"]].copy()
-        table["error"] = table["error"].map(lambda e: (e or "").splitlines()[0] if e else "")
-        parts += [f"<h2>Failed cells ({len(failed)})</h2>", _table(table, "failed")]
-    title = f"featlearn report: {Path(store).name}"
-    path = out / "index.html"
-    path.write_text(_PAGE.format(title=html.escape(title), body="\n".join(parts)), encoding="utf-8")
-    return {"html": str(path), "figures": figures.png, "pdf": figures.pdf}
+            quoted = known if set(part.get("sweep", [])) == {THRESHOLDS} else None
+            parts += experiment_section(label, part, df.attrs, eps, figures,
+                                        _stem(frame, name, sweep), specs=specs, known=quoted)  # fmt: skip
+    return parts

@@ -54,9 +54,12 @@ A cell is (experiment, resolved config, replicate). Its hash is the sha256 of th
 validation, defaults filled in); its seed is derived from the hash and the replicate index, so a
 cell re-runs alone with the same result (``featlearn sweep SPEC --only HASH``, or
 :func:`rerun_cell`). The store (:class:`Store`, SQLite WAL) holds one row per (hash, replicate):
-config, metrics, status and error, timings, package versions, git revision and host, each written
-in one transaction; a killed sweep resumes where it stopped, and concurrent sweeps never store a
-cell twice. Failed cells are re-run with ``retry_failed=True`` (``--retry-failed``).
+config, metrics, status and error, timings, package versions, git revision and host, JAX backend
+and devices, the sweep's command line and the hash of its spec text (the text itself once per
+sweep, :meth:`Store.specs`), each written in one transaction; a killed sweep resumes where it
+stopped, and concurrent sweeps never store a cell twice. Failed cells are re-run with
+``retry_failed=True`` (``--retry-failed``). Records enter the store through :func:`jsonable`, the
+one numpy/JAX -> JSON conversion (NaN and inf are kept).
 """
 
 from featlearn.runtime._cells import (
@@ -67,6 +70,7 @@ from featlearn.runtime._cells import (
     cell_seed,
     check_experiment_ref,
     execute_cell,
+    jsonable,
     resolve_experiment,
 )
 from featlearn.runtime._executors import DaskExecutor, InProcess, ProcessPool, make_executor
@@ -120,6 +124,7 @@ __all__ = [
     "handle_signals",
     "iter_cells",
     "iter_plan",
+    "jsonable",
     "load_spec",
     "make_executor",
     "make_progress",

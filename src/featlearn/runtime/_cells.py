@@ -15,6 +15,7 @@ import json
 import platform
 import socket
 import subprocess
+import sys
 import time
 import traceback
 from collections.abc import Mapping
@@ -36,24 +37,70 @@ __all__ = [
     "environment",
     "execute_cell",
     "execute_cells",
+    "jax_devices",
+    "jsonable",
     "resolve_experiment",
 ]
 
 _VERSIONED = ("featlearn", "jax", "jaxlib", "numpy", "scipy", "pydantic", "dask", "distributed")
 
 
-def _jsonable(value: Any) -> Any:
-    """Turn numpy scalars/arrays and tuples into plain JSON values (json.dumps ``default``)."""
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if isinstance(value, tuple | set | frozenset):
-        return list(value)
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` as plain Python JSON data: the one numpy/JAX -> JSON conversion of featlearn.
+
+    Records enter the store through it (:func:`canonical_json`); the CLI's ``--json`` output and
+    the claims report use it too.
+
+    - numpy scalars (``np.float32(1.5)``, ``np.int64``, ``np.bool_``, ``np.str_``) -> ``float``,
+      ``int``, ``bool``, ``str``; numpy and JAX arrays (anything with ``tolist``) -> nested lists,
+      a 0-d array -> its scalar;
+    - tuples, lists -> lists; sets -> sorted lists (so equal sets give equal text); mappings ->
+      dicts, keys converted as ``json`` does (``1`` -> ``"1"``, ``True`` -> ``"true"``);
+    - NaN and +-inf stay floats: the store's JSON text writes them ``NaN``/``Infinity``/
+      ``-Infinity``, which Python's json reads back as the same floats (strict JSON parsers do
+      not accept them);
+    - anything else (a datetime, an object) raises TypeError naming its type.
+    """
+    if type(value) in _PLAIN:
+        return value
+    if isinstance(value, Mapping):
+        return {_key(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, set | frozenset):
+        items = [jsonable(v) for v in value]
+        try:
+            return sorted(items)
+        except TypeError:
+            return sorted(items, key=repr)
+    if hasattr(value, "tolist"):  # numpy scalars and arrays, JAX arrays (no import needed)
+        plain = value.tolist()
+        if type(plain) is not type(value):
+            return jsonable(plain)
+    else:
+        for plain_type in (str, int, float):
+            if isinstance(value, plain_type):  # a subclass: an IntEnum, a StrEnum...
+                return plain_type(value)
     raise TypeError(f"value of type {type(value).__name__} is not JSON-serialisable: {value!r}")
 
 
+def _key(key: Any) -> str:
+    """A mapping key as the string json would write for it."""
+    key = jsonable(key)
+    if isinstance(key, str):
+        return key
+    if type(key) in _PLAIN:
+        return json.dumps(key)
+    raise TypeError(f"mapping key of type {type(key).__name__} is not JSON-serialisable: {key!r}")
+
+
 def canonical_json(value: Any) -> str:
-    """Canonical JSON: sorted keys, no spaces, floats by ``repr``; equal values give equal text."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_jsonable)
+    """Canonical JSON of ``jsonable(value)``: sorted keys, no spaces, floats by ``repr``; equal
+    values give equal text."""
+    return json.dumps(jsonable(value), sort_keys=True, separators=(",", ":"))
 
 
 def config_to_dict(config: Any) -> dict[str, Any]:
@@ -163,7 +210,12 @@ class Cell:
 
 @dataclass(frozen=True)
 class CellResult:
-    """What a worker sends back; one row of the store (JSON text fields are already serialised)."""
+    """What a worker sends back; one row of the store (JSON text fields are already serialised).
+
+    ``backend`` and ``devices`` (a JSON list of device names) are JAX's where the cell ran, None
+    when JAX is not imported in that process (an experiment that does not use it, a cell that
+    failed before reaching it) and for a lost cell (it ran nowhere).
+    """
 
     hash: str
     replicate: int
@@ -180,6 +232,8 @@ class CellResult:
     versions: str
     git: str | None
     attempts: int = 1
+    backend: str | None = None
+    devices: str | None = None
 
     @property
     def key(self) -> tuple[str, int]:
@@ -217,6 +271,18 @@ def environment() -> tuple[str, str, str | None]:
     return socket.gethostname(), canonical_json(versions), _git_revision()
 
 
+def jax_devices() -> tuple[str | None, str | None]:
+    """(JAX's default backend, JSON list of its devices) in this process, or (None, None) when
+    JAX is not imported here: the runtime never imports JAX itself (dry runs stay JAX-free)."""
+    jax = sys.modules.get("jax")
+    if jax is None:
+        return None, None
+    try:
+        return jax.default_backend(), canonical_json([str(d) for d in jax.devices()])
+    except Exception:  # noqa: BLE001 - a backend that cannot start is not this cell's failure
+        return None, None
+
+
 def _record_json(record: Any) -> str:
     """The record as canonical JSON (NaN/inf kept: Python's json reads them back), or a TypeError
     naming the first key whose value is not JSON-serialisable."""
@@ -236,6 +302,7 @@ def _record_json(record: Any) -> str:
 def _result(cell: Cell, attempts: int, **fields: Any) -> CellResult:
     """A CellResult for ``cell``: its identity, this host's environment, and ``fields``."""
     host, versions, git = environment()
+    backend, devices = jax_devices()
     return CellResult(
         hash=cell.hash,
         replicate=cell.replicate,
@@ -246,6 +313,8 @@ def _result(cell: Cell, attempts: int, **fields: Any) -> CellResult:
         versions=versions,
         git=git,
         attempts=attempts,
+        backend=backend,
+        devices=devices,
         **fields,
     )
 
@@ -284,10 +353,11 @@ def execute_cells(cells: list[Cell]) -> list[CellResult]:
 def lost_cell(cell: Cell, attempts: int, why: str) -> CellResult:
     """A ``failed`` result for a cell whose worker died ``attempts`` times (recorded, not lost)."""
     now = time.time()
-    return _result(
+    result = _result(
         cell, attempts, metrics=None, status="failed", error=f"WorkerDied: {why}",
         started=now, finished=now, seconds=0.0,
     )  # fmt: skip
+    return dataclasses.replace(result, backend=None, devices=None)  # it ran nowhere
 
 
 def warm_worker() -> None:

@@ -44,6 +44,7 @@ class InProcess:
     """Run cells here, one at a time (``registry`` lets tests and notebooks use their own experiments)."""
 
     description = "in-process"
+    slots = 1  # cells running at once (the sweep's ETA divides the remaining work by it)
 
     def __init__(self, registry: Mapping[str, Any] | None = None):
         self.registry = registry
@@ -63,6 +64,7 @@ class ProcessPool:
         if workers < 1:
             raise ConfigError(f"workers must be an integer >= 1 for a process pool; got {workers}")
         self.workers, self.max_attempts = workers, max_attempts
+        self.slots = workers
         self.description = f"process pool ({workers} workers)"
         self._pool = self._new_pool()
 
@@ -172,6 +174,11 @@ class DaskExecutor:
         self.client, self.cluster = client, cluster
         self.description = f"dask ({label or client.scheduler.address})"
         self._window, self.task_seconds, self.max_batch = window, task_seconds, max_batch
+
+    @property
+    def slots(self) -> int:
+        """Cells running at once: the cluster's worker threads now (at least 1)."""
+        return max(1, self._threads())
 
     def _threads(self) -> int:
         workers = self.client.scheduler_info().get("workers", {})

@@ -16,7 +16,7 @@ from typing import Any
 
 from featlearn._errors import ConfigError
 from featlearn.runtime._open import StoreDamaged, open_read, sqlite_error, tables
-from featlearn.runtime._store import COLUMNS, Store
+from featlearn.runtime._store import Store, stored_columns
 
 __all__ = ["RepairSummary", "check_store", "repair_store"]
 
@@ -84,9 +84,9 @@ def _last_rowid(conn: sqlite3.Connection) -> int:
         return 0  # the right edge of the table is damaged: probing finds the end
 
 
-def _read(conn: sqlite3.Connection, rowid: int) -> tuple | None | bool:
+def _read(conn: sqlite3.Connection, rowid: int, columns: list[str]) -> tuple | None | bool:
     """The row's values, None when there is no such rowid, False when it cannot be read."""
-    sql = f"SELECT {', '.join(COLUMNS)} FROM cells NOT INDEXED WHERE rowid = ?"
+    sql = f"SELECT {', '.join(columns)} FROM cells NOT INDEXED WHERE rowid = ?"
     try:
         return conn.execute(sql, (rowid,)).fetchone()
     except sqlite3.DatabaseError:
@@ -95,8 +95,8 @@ def _read(conn: sqlite3.Connection, rowid: int) -> tuple | None | bool:
 
 def _valid(row: dict[str, Any]) -> bool:
     try:
-        for key in ("config", "metrics", "versions"):
-            if row[key] is not None:
+        for key in ("config", "metrics", "versions", "devices", "argv"):
+            if row.get(key) is not None:
                 json.loads(row[key])
     except (TypeError, ValueError):
         return False
@@ -115,6 +115,7 @@ def repair_store(source: str | Path, out: str | Path) -> RepairSummary:
     try:
         conn = open_read(source, timeout=30.0)
         last = _last_rowid(conn)
+        columns = stored_columns(conn)  # a store written before the provenance columns lacks them
     except sqlite3.Error as exc:
         raise sqlite_error(source, exc, writing=False) from None
     summary = RepairSummary(str(source), str(out))
@@ -123,14 +124,14 @@ def repair_store(source: str | Path, out: str | Path) -> RepairSummary:
             rowid, good = 0, 0
             while rowid < last or rowid - good < _GAP:
                 rowid += 1
-                values = _read(conn, rowid)
+                values = _read(conn, rowid, columns)
                 if values is None:
                     continue
                 if values is False:
                     summary.unreadable.append(rowid)
                     continue
                 good = rowid
-                row = dict(zip(COLUMNS, values, strict=True))
+                row = dict(zip(columns, values, strict=True))
                 if not _valid(row):
                     summary.invalid += 1
                     continue

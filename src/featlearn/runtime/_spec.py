@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import tomllib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,12 @@ class Case:
 
 @dataclass(frozen=True)
 class Spec:
-    """A parsed sweep spec (not yet expanded into cells)."""
+    """A parsed sweep spec (not yet expanded into cells).
+
+    ``text`` is the spec file's original text as read by :func:`load_spec` (empty for a spec
+    built from a dict): a sweep stores it once, beside its cells, with the command line that
+    applied any overrides.
+    """
 
     name: str
     experiment: str
@@ -52,6 +57,7 @@ class Spec:
     cases: list[Case] = field(default_factory=list)
     source: str = "<spec>"
     description: str = ""
+    text: str = ""
 
 
 def _parse_value(text: str) -> Any:
@@ -92,7 +98,8 @@ def load_spec(path: str | Path, sets: list[str] | None = None, **top: Any) -> Sp
     """Read and check a TOML spec; ``sets``/``top`` are CLI overrides (see :func:`apply_overrides`)."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
     except FileNotFoundError:
         raise ConfigError(f"spec file not found: {path}") from None
     except IsADirectoryError:
@@ -104,7 +111,8 @@ def load_spec(path: str | Path, sets: list[str] | None = None, **top: Any) -> Sp
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     data.setdefault("name", path.stem)
-    return parse_spec(apply_overrides(data, sets, **top), source=str(path))
+    spec = parse_spec(apply_overrides(data, sets, **top), source=str(path))
+    return replace(spec, text=text)
 
 
 def _table(data: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:

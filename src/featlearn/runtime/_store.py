@@ -12,6 +12,11 @@ Guarantees
 - ``busy_timeout``, and retries of the switch to WAL: concurrent writers (and any number of sweeps
   starting at once on a new store) wait for each other instead of failing.
 - Readers (``create=False``) open the file read-only and change nothing on disk; see ``_open``.
+- Provenance per cell: host, package versions, git revision, JAX backend and devices (where the
+  cell ran), the sweep's command line (``argv``) and the sha256 of its spec text (``spec``); the
+  spec text itself is stored once per sweep in ``meta`` (``Store.specs``). Stores written before
+  these columns existed are read as they are (the new columns read None) and gain the columns,
+  empty for their old rows, the first time a sweep writes to them.
 
 SQLite must live on a local disk of the machine that writes it (not NFS); with Dask, workers never
 touch it: results return to the one client process that writes.
@@ -20,6 +25,7 @@ touch it: results return to the one client process that writes.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import sqlite3
 import time
@@ -40,7 +46,7 @@ from featlearn.runtime._open import (
     tables,
 )
 
-__all__ = ["COLUMNS", "Store", "StoreDamaged"]
+__all__ = ["COLUMNS", "Store", "StoreDamaged", "spec_hash", "stored_columns"]
 
 SCHEMA_VERSION = "1"
 COLUMNS = (
@@ -61,7 +67,15 @@ COLUMNS = (
     "versions",
     "git",
     "written",
+    "backend",
+    "devices",
+    "argv",
+    "spec",
 )
+#: Columns added after the first stores were written: absent from those until a sweep adds them.
+ADDED = ("backend", "devices", "argv", "spec")
+#: Columns holding JSON text, decoded by ``Store.rows``.
+JSON_COLUMNS = ("config", "metrics", "versions", "devices", "argv")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS cells (
     hash TEXT NOT NULL,
@@ -81,6 +95,10 @@ CREATE TABLE IF NOT EXISTS cells (
     versions TEXT,
     git TEXT,
     written REAL NOT NULL,
+    backend TEXT,
+    devices TEXT,
+    argv TEXT,
+    spec TEXT,
     PRIMARY KEY (hash, replicate)
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -92,6 +110,17 @@ _PUT = (
     + ", ".join(f"{c} = excluded.{c}" for c in _UPDATED)
     + ", attempts = cells.attempts + excluded.attempts WHERE cells.status = 'failed'"
 )
+
+
+def spec_hash(text: str) -> str:
+    """sha256 (hex) of a spec's text: the ``spec`` column of its cells, and its ``meta`` key."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def stored_columns(conn: sqlite3.Connection) -> list[str]:
+    """The columns of COLUMNS that the ``cells`` table of ``conn`` has, in COLUMNS's order."""
+    present = {row[1] for row in conn.execute("PRAGMA table_info(cells)")}
+    return [c for c in COLUMNS if c in present]
 
 
 class Store:
@@ -122,6 +151,8 @@ class Store:
             if not self.readonly and new:
                 retry_busy(self._create_schema, timeout)
             self._check_schema()
+            if not self.readonly and len(stored_columns(conn)) < len(COLUMNS):
+                retry_busy(self._add_columns, timeout)
             self._quick_check()
         except sqlite3.Error as exc:
             if conn is not None:
@@ -137,6 +168,14 @@ class Store:
             for statement in filter(str.strip, _SCHEMA.split(";")):
                 self._conn.execute(statement)
             self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+
+    def _add_columns(self) -> None:
+        """Add the ADDED columns to a store written before them (checked again under the write
+        lock, so concurrent sweeps opening one old store add each column once)."""
+        with self._transaction():
+            present = stored_columns(self._conn)
+            for column in [c for c in ADDED if c not in present]:
+                self._conn.execute(f"ALTER TABLE cells ADD COLUMN {column} TEXT")
 
     def _check_schema(self) -> None:
         if not {"cells", "meta"} <= tables(self._conn):
@@ -173,27 +212,60 @@ class Store:
             raise
         self._conn.execute("COMMIT")
 
-    def put(self, result: CellResult, *, sweep: str | None = None) -> bool:
+    def put(
+        self,
+        result: CellResult,
+        *,
+        sweep: str | None = None,
+        argv: list[str] | None = None,
+        spec: str | None = None,
+    ) -> bool:
         """Write one finished cell in one transaction; True if this call stored it.
 
+        ``sweep`` names the sweep, ``argv`` is the command line of the process that ran it (the
+        one writing the store, not a worker's), ``spec`` the hash of its spec text (``put_spec``).
         False when the cell was already stored as ``ok`` (by an earlier or a concurrent sweep).
         """
         row = asdict(result)
-        row.update(sweep=sweep, written=time.time())
+        argv_json = None if argv is None else json.dumps(list(argv))
+        row.update(sweep=sweep, written=time.time(), argv=argv_json, spec=spec)
         return self.put_row(row)
 
     def put_row(self, row: dict[str, Any]) -> bool:
-        """Write one row given as ``{column: stored value}`` (JSON columns as text); see put."""
+        """Write one row given as ``{column: stored value}`` (JSON columns as text; the ADDED
+        columns may be missing: None); see put."""
         if self.readonly:
             raise ConfigError(f"{self.path}: opened read-only; cannot store a cell")
+        values = [row.get(c) if c in ADDED else row[c] for c in COLUMNS]
         try:
             with self._transaction():
-                cur = self._conn.execute(_PUT, [row[c] for c in COLUMNS])
+                cur = self._conn.execute(_PUT, values)
         except sqlite3.Error as exc:
             # The input was fine; the machine failed (disk full, file removed...): exit status 1.
             cell = f"{str(row['hash'])[:12]}/{row['replicate']}"
             raise RuntimeFailure(f"{self.path}: cannot store cell {cell} ({exc})") from None
         return cur.rowcount > 0
+
+    def put_spec(self, name: str, text: str) -> str:
+        """Store a sweep's spec text once (``meta`` key ``spec:NAME:SHA256``); return its hash."""
+        digest = spec_hash(text)
+        if self.readonly:
+            raise ConfigError(f"{self.path}: opened read-only; cannot store a spec")
+        try:
+            with self._transaction():
+                self._conn.execute(
+                    "INSERT OR IGNORE INTO meta VALUES (?, ?)", (f"spec:{name}:{digest}", text)
+                )
+        except sqlite3.Error as exc:
+            raise RuntimeFailure(
+                f"{self.path}: cannot store the spec of {name!r} ({exc})"
+            ) from None
+        return digest
+
+    def specs(self) -> dict[tuple[str, str], str]:
+        """Every stored spec text by (sweep name, sha256 of the text); empty for old stores."""
+        rows = self._conn.execute("SELECT key, value FROM meta WHERE key LIKE 'spec:%'")
+        return {tuple(key.removeprefix("spec:").rsplit(":", 1)): text for key, text in rows}
 
     def status(self, hash_: str, replicate: int) -> str | None:
         """'ok', 'failed', or None when the cell is not stored."""
@@ -210,8 +282,9 @@ class Store:
     def rows(
         self, *, status: str | None = None, hash_prefix: str | None = None
     ) -> Iterator[dict[str, Any]]:
-        """Stored rows as dicts, ordered by sweep write time; ``config``/``metrics``/``versions``
-        decoded from JSON."""
+        """Stored rows as dicts with every key of COLUMNS (None where an old store lacks the column),
+        ordered by sweep write time; the JSON columns (``config``, ``metrics``, ``versions``,
+        ``devices``, ``argv``) decoded."""
         sql, args = "SELECT * FROM cells WHERE 1", []
         if status is not None:
             sql, args = sql + " AND status = ?", [*args, status]
@@ -220,8 +293,8 @@ class Store:
         cur = self._conn.execute(sql + " ORDER BY written, hash, replicate", args)
         names = [d[0] for d in cur.description]
         for values in cur:
-            row = dict(zip(names, values, strict=True))
-            for key in ("config", "metrics", "versions"):
+            row = dict.fromkeys(COLUMNS) | dict(zip(names, values, strict=True))
+            for key in JSON_COLUMNS:
                 row[key] = json.loads(row[key]) if row[key] is not None else None
             yield row
 

@@ -16,7 +16,7 @@ from typing import Any
 from featlearn._errors import ConfigError, FeatlearnError
 from featlearn.runtime._cells import Cell, execute_cell
 from featlearn.runtime._executors import make_executor
-from featlearn.runtime._progress import make_progress
+from featlearn.runtime._progress import expected_costs, make_progress
 from featlearn.runtime._signals import Interrupted, critical
 from featlearn.runtime._spec import MAX_CELLS, Spec, expand, iter_cells
 from featlearn.runtime._store import Store
@@ -147,10 +147,15 @@ def run_sweep(
     only: str | None = None,
     progress: str = "auto",
     shuffle: bool = True,
+    largest_first: bool = False,
     registry: Mapping[str, Any] | None = None,
     max_cells: int | None = MAX_CELLS,
+    argv: list[str] | None = None,
 ) -> SweepSummary:
     """Run every cell of ``spec`` not yet in ``store``; write each result in its own transaction.
+
+    Each stored cell records ``argv`` (default: this process's ``sys.argv``, the command that ran
+    the sweep) and the hash of ``spec.text``, which is stored once in the store's ``meta`` table.
 
     ``executor`` (an object with ``map_unordered``; left open for the caller to close) overrides
     ``workers``/``dask``; see :func:`featlearn.runtime.make_executor` for those. ``progress``: ``auto``, ``rich``,
@@ -164,6 +169,11 @@ def run_sweep(
     cheap and costly cells clustering in the grid, a partial store covers the whole grid, and two
     sweeps started on one store mostly run different cells (each skips what the other stored).
     Results do not depend on the order: a cell's seed comes from its hash.
+
+    With ``largest_first``, cells run in decreasing expected cost (the experiment's ``cost``;
+    ties in the shuffled order): the long cells start first, so N workers finish together, and
+    the ETA has measured the large cells early. The ETA weighs cells by that cost (see
+    :mod:`featlearn.runtime._progress`); without a cost model, cells count 1 and the order stays.
     """
     start = time.perf_counter()
     cells = select_cells(expand(spec, registry, max_cells=max_cells), only)
@@ -176,6 +186,9 @@ def run_sweep(
         ]
         if shuffle:
             random.Random(os.urandom(16)).shuffle(todo)
+        costs = expected_costs(todo, registry)
+        if largest_first and costs:
+            todo.sort(key=lambda c: -costs[c.key])
         owned = executor is None
         executor = executor or make_executor(
             workers, dask, jobs=jobs, cluster_options=cluster_options, registry=registry
@@ -185,8 +198,13 @@ def run_sweep(
         summary.failed_earlier = sum(statuses.get(c.key) == "failed" for c in cells) - sum(
             statuses.get(c.key) == "failed" for c in todo
         )
+        provenance = {
+            "sweep": spec.name,
+            "argv": list(sys.argv if argv is None else argv),
+            "spec": db.put_spec(spec.name, spec.text) if todo and spec.text else None,
+        }
         try:
-            _drive(executor, todo, db, spec.name, summary, retry_failed, progress)
+            _drive(executor, todo, db, provenance, summary, retry_failed, progress, costs)
         except (Interrupted, KeyboardInterrupt) as exc:
             summary.seconds = time.perf_counter() - start
             signum = getattr(exc, "signum", signal.SIGINT)
@@ -202,17 +220,20 @@ def _drive(
     executor: Any,
     todo: list[Cell],
     db: Store,
-    name: str,
+    provenance: dict[str, Any],
     summary: SweepSummary,
     retry_failed: bool,
     progress: str,
+    costs: dict[tuple[str, int], float] | None = None,
 ) -> None:
-    """Hand ``todo`` to ``executor`` and store each result as it returns (signals held while a
-    cell is written, so the count of stored cells is exact when the sweep is interrupted)."""
-    with make_progress(len(todo), name, progress) as bar:
+    """Hand ``todo`` to ``executor`` and store each result as it returns, with ``provenance``
+    (sweep name, argv, spec hash: ``Store.put``'s keywords). Signals are held while a cell is
+    written, so the count of stored cells is exact when the sweep is interrupted."""
+    slots = getattr(executor, "slots", 1)
+    with make_progress(len(todo), provenance["sweep"], progress, costs=costs, slots=slots) as bar:
         for result in executor.map_unordered(_pending(todo, db, retry_failed)):
             with critical():
-                written = db.put(result, sweep=name)
+                written = db.put(result, **provenance)
                 summary.ran += 1
                 summary.stored += written
                 summary.duplicates += not written

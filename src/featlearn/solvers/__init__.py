@@ -1,6 +1,5 @@
 """Linear algebra shared by every learner: the ridge core (DESIGN section 5)."""
 
-import featlearn._jax  # noqa: F401  (64-bit mode for float64 fits and solves)
 from featlearn.solvers._cg import CGResult, conjugate_gradient
 from featlearn.solvers._nystrom import (
     NystromSolution,
@@ -51,3 +50,7 @@ __all__ = [
     "tiles_memory",
     "uniform_centers",
 ]
+
+from featlearn._jax import float64_inside  # noqa: E402
+
+float64_inside(__name__)  # every function here runs in JAX's 64-bit mode, nothing else does

@@ -20,6 +20,7 @@ of V per lambda, each with its own A. Linear algebra on M x M matrices runs in f
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import jax
@@ -28,7 +29,9 @@ import numpy as np
 import scipy.linalg
 
 from featlearn._errors import ConfigError, NumericalError, check_int
-from featlearn.kernels import DEFAULT_BLOCK_BYTES, WORKSPACE, Kernel, block_rows, kernel_matrix
+from featlearn._fit_progress import report
+from featlearn._memory import WORKSPACE, nystrom_memory
+from featlearn.kernels import DEFAULT_BLOCK_BYTES, Kernel, block_rows, kernel_matrix
 from featlearn.solvers._cg import conjugate_gradient
 from featlearn.targets import Stream
 
@@ -62,16 +65,6 @@ def uniform_centers(stream: Stream, M: int, *, key: jax.Array) -> np.ndarray:
             rows.append(np.asarray(X)[take])
         lo = hi
     return np.concatenate(rows)
-
-
-_VECTORS = 16  # (M, L) float64 CG vectors and temporaries
-
-
-def nystrom_memory(M: int, L: int, itemsize: int = 8) -> int:
-    """Least budget for M centres and L lambdas: the float64 M x M matrices Falkon holds at its peak
-    (T, T T^T / M and one factor A per lambda, plus one being made), the CG vectors and one block
-    row of kernel workspace."""
-    return 8 * M * M * (3 + L) + _VECTORS * 8 * M * L + WORKSPACE * M * itemsize
 
 
 @jax.jit
@@ -206,10 +199,13 @@ def nystrom_ridge(
             acc += np.asarray(part, np.float64)
         return acc / n
 
+    passes = itertools.count(1)
+
     def matvec(G):  # B^T H B gamma = A^{-T} (T^{-T} K_nM^T K_nM v / n + lam A^{-1} gamma)
         U = pre.a_solve(G, 0)
         V = scipy.linalg.solve_triangular(pre.T, U, check_finite=False)
         W = scipy.linalg.solve_triangular(pre.T, normal(V), trans=1, check_finite=False)
+        report("Nyström: conjugate-gradient passes", next(passes), max_iter)
         return pre.a_solve(W + lambdas * U, 1)
 
     result = conjugate_gradient(matvec, b, rtol=rtol, max_iter=max_iter)

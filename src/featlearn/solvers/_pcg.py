@@ -9,32 +9,34 @@ to the accuracy of a dense float64 solve, in O(n^2) time per pass instead of O(n
 1. Preconditioner: block randomly pivoted Cholesky K ~ F F^T (``_rpcholesky``), rank adaptive or
    given; P_l = F F^T + (n lam_l + rho) I by Woodbury. F does not depend on lam: one factor for the
    whole grid.
-2. K is evaluated once in float64 and kept as float32 + float16 upper-triangle tiles (``_tiles``;
-   or recomputed per product when they do not fit the budget).
+2. K is evaluated once in float64 and kept as its packed upper triangle, float32 + int16
+   (``_tiles``; or recomputed per product when it does not fit the budget).
 3. Iterative refinement (Wilkinson; Carson and Higham 2018 for the mixed-precision form): the
-   residual R = b - (K + n lam I) alpha is formed in float64 from the accurate tiles; the
+   residual R = b - (K + n lam I) alpha is formed in float64 from the accurate halves; the
    correction solves (K + n lam I) delta = R by PCG with float32 products (``conjugate_gradient``)
-   to ``inner_rtol``; alpha += delta. Each round gains about -log10(inner_rtol) digits until the
-   float64 floor, as long as cond(K + n lam I) * 6e-8 << 1; otherwise the inner products switch
-   to float64 (same tiles, twice the time).
+   to ``inner_rtol``, or to less when less brings every residual to rtol (``_round_rtol``);
+   alpha += delta. Each round gains up to -log10(inner_rtol) digits until the float64 floor, as
+   long as cond(K + n lam I) * 6e-8 << 1; otherwise the inner products switch to float64.
 
 All lams share every pass over K (one column per lam; the pass is memory-bound, so L columns cost
 little more than one), which is why no lam waits for another's warm start.
 
 Stopping rule: refinement ends when every column has |R_l| <= rtol |b| in float64 against the
-stored K~ (|K~ - K| <= 2^-34 |K| entrywise). Then the relative error of alpha_l is at most
-kappa_l (rtol + 2^-34 |||K|||/|K|), kappa_l = cond(K + n lam_l I), and the predictions K_val
+stored K~ (|K~ - K| < 2^-39 max_i K_ii entrywise). Then the relative error of alpha_l is at most
+kappa_l (rtol + 2^-39 n max_i K_ii / |K|), kappa_l = cond(K + n lam_l I), and the predictions K_val
 alpha_l move by no more than |K_val| times that. The dense float64 Cholesky that this is compared
 with carries an error of the same form, kappa_l n eps; with rtol = 1e-10 predictions agree to 1e-6
 whenever kappa_l <= 1e4 in the worst case and, measured (tests and benchmarks/RESULTS.md),
 to ~1e-9 for the NTK kernels of this project, whose smallest eigenvalues are bounded away from 0.
-(Two rounds usually suffice: float32 products leave ~2e-6, the second round ~2e-11.)
+(Two or three rounds: float32 products leave ~1e-5, the second round ~1e-10, a short third the
+rest; measured NTK, d = 32, n = 4096.)
 A round that halves no residual still above rtol ends the loop (the float64 floor is reached);
 ``converged`` is then False and the residuals say how far it got.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import jax
@@ -42,17 +44,18 @@ import jax.numpy as jnp
 import numpy as np
 
 from featlearn._errors import ConfigError, NumericalError, check_int, check_real
-from featlearn.kernels import DEFAULT_BLOCK_BYTES, Kernel, kernel_matrix
+from featlearn._fit_progress import report
+from featlearn._memory import PCG_PIVOTS as _PIVOTS
+from featlearn._memory import RANK_CAP, pcg_memory
+from featlearn.kernels import Kernel, kernel_matrix
+from featlearn.kernels._blocks import _diag
 from featlearn.solvers._cg import conjugate_gradient
 from featlearn.solvers._rpcholesky import LowRankPreconditioner, rpcholesky
-from featlearn.solvers._tiles import KernelTiles, tile_workspace, tiles_memory
+from featlearn.solvers._tiles import KernelTiles
 
 __all__ = ["PCGSolution", "RANK_CAP", "pcg_memory", "pcg_ridge"]
 
-RANK_CAP = 2048  # adaptive rank's ceiling: n * rank^2 flops of RPCholesky stay below a CG pass's
 STALL = 3.0  # adaptive rank: stop once a pivot explains < 3x a typical residual column
-_PIVOTS = 128  # RPCholesky block
-_VECTORS = 12  # (n, L) float64 arrays live in refinement + CG
 
 
 @dataclass(frozen=True)
@@ -70,21 +73,12 @@ class PCGSolution:
     stored: bool  # whether K's tiles were kept in memory
 
 
-def pcg_memory(n: int, rank: int, L: int, *, store: bool) -> int:
-    """Peak bytes of ``pcg_ridge``: the float64 RPCholesky factor while it is built, or the stored
-    tiles (``store``), plus the preconditioner's factor, the CG vectors and one kernel block."""
-    building = 8 * n * _PIVOTS + 8 * rank * rank * 2  # a block of columns, F^T F and W
-    held = (tiles_memory(n) if store else 0) + tile_workspace(n)  # tiles + one being made
-    vectors = _VECTORS * 8 * n * L
-    return max(building, held) + 8 * n * rank + vectors + DEFAULT_BLOCK_BYTES
-
-
 def _factor(kernel: Kernel, X, rank: int | None, key) -> tuple[LowRankPreconditioner, int]:
     X = jnp.asarray(X, dtype=jnp.float64)
     n = X.shape[0]
     fac = rpcholesky(
         lambda S: kernel_matrix(kernel, X, X[S], dtype=jnp.float64),
-        np.asarray(kernel.diag(X)),
+        np.asarray(_diag(kernel, X)),
         rank=rank if rank is not None else min(n, RANK_CAP),
         key=key,
         block=_PIVOTS,
@@ -93,12 +87,20 @@ def _factor(kernel: Kernel, X, rank: int | None, key) -> tuple[LowRankPreconditi
     return LowRankPreconditioner(fac.factor, rho=fac.trace_error / n), fac.rank
 
 
+def _round_rtol(res: np.ndarray, rtol: float, inner_rtol: float) -> float:
+    """A round's CG tolerance: inner_rtol, or looser when less suffices to bring every open
+    residual to rtol (with a 10x margin for the float32 products' own error): the last round
+    typically needs one digit, not six (measured: 35 -> 7 CG steps, NTK, n = 4096)."""
+    return max(inner_rtol, min(0.1 * rtol / float(res.max()), 0.1))
+
+
 def _refine(op: KernelTiles, pre, b, mus, rtol, inner_rtol, max_iter, max_refine):
     """Iterative refinement; returns (alpha (n, L), residuals (L,), CG steps, rounds).
 
-    Inner products run in float32 while a round gains >= 3 digits; when one gains fewer
-    (cond(K + n lam I) * 6e-8 is not small: the float32 K is too coarse for this system), the
-    inner CG switches to the float64 tiles for the remaining rounds.
+    Inner products run in float32 while a round gains >= 3 digits (or what it asked for, when
+    less sufficed: ``_round_rtol``); when one gains fewer (cond(K + n lam I) * 6e-8 is not small:
+    the float32 K is too coarse for this system), the inner CG switches to the float64 tiles for
+    the remaining rounds.
     """
     B = np.repeat(b[:, None], mus.shape[0], axis=1)
     A, R = np.zeros_like(B), B.copy()
@@ -106,17 +108,26 @@ def _refine(op: KernelTiles, pre, b, mus, rtol, inner_rtol, max_iter, max_refine
     res = np.linalg.norm(R, axis=0) / bnorm
     steps = rounds = 0
     accurate = False
+    products = itertools.count(1)
+
+    def operator(P, acc):
+        out = op.matvec(P, accurate=acc) + mus * P
+        report("pcg: conjugate-gradient products", next(products))
+        return out
+
     while rounds < max_refine and (res > rtol).any():
+        tol = _round_rtol(res, rtol, inner_rtol)
         inner = conjugate_gradient(
-            lambda P, acc=accurate: op.matvec(P, accurate=acc) + mus * P,
+            lambda P, acc=accurate: operator(P, acc),
             R,
             precond=lambda Z: pre(Z, mus),
-            rtol=inner_rtol,
+            rtol=tol,
             max_iter=max_iter,
         )
         A += inner.x
         R = B - (op.matvec(A, accurate=True) + mus * A)
         steps, rounds = steps + inner.iterations, rounds + 1
+        report("pcg: refinement rounds", rounds, max_refine)
         before, res = res, np.linalg.norm(R, axis=0) / bnorm
         if not np.isfinite(res).all():
             raise NumericalError("pcg: the residual holds NaN or inf")
@@ -125,7 +136,8 @@ def _refine(op: KernelTiles, pre, b, mus, rtol, inner_rtol, max_iter, max_refine
             if accurate:
                 break  # the float64 floor: more rounds cannot help
             accurate = True
-        accurate = accurate or bool((res[open_] > 1e-3 * before[open_]).any())
+        gain = max(1e-3, 10 * tol)  # < 3 digits, or < a tenth of a loose round's: float64 next
+        accurate = accurate or bool((res[open_] > gain * before[open_]).any())
     return A, res, steps, rounds
 
 
@@ -178,8 +190,11 @@ def pcg_ridge(
     if not (np.isfinite(X).all() and np.isfinite(y).all()):
         raise NumericalError("pcg: X or y holds NaN or inf")
     n = X.shape[0]
+    report("pcg: preconditioner", 0, 1)
     pre, got_rank = _factor(kernel, X, rank, key)
+    report("pcg: kernel tiles", 0, 1)
     op = KernelTiles(kernel, X, store=store)
+    report("pcg: kernel tiles", 1, 1)
     y_mean = float(np.mean(y))
     A, res, steps, rounds = _refine(
         op, pre, y - y_mean, n * lambdas, rtol, inner_rtol, max_iter, max_refine

@@ -19,6 +19,7 @@ import numpy as np
 import scipy.linalg
 
 from featlearn._errors import ConfigError, NumericalError, check_real
+from featlearn._fit_progress import report
 from featlearn.solvers._cg import conjugate_gradient
 
 __all__ = [
@@ -236,6 +237,10 @@ def dual_select_lambda(K, y, K_val, y_val, lambdas) -> tuple[float, np.ndarray, 
     """
     lambdas = np.atleast_1d(np.asarray(lambdas, dtype=np.float64))
     n = np.shape(K)[0]
-    alphas = np.stack([ridge_solve_mixed(K, y, float(lam), scale=n) for lam in lambdas], axis=1)
+    alphas = []
+    for i, lam in enumerate(lambdas):
+        alphas.append(ridge_solve_mixed(K, y, float(lam), scale=n))
+        report("ridge solve: lambda", i + 1, lambdas.size)
+    alphas = np.stack(alphas, axis=1)
     best, mse = best_on_validation(np.asarray(K_val) @ alphas, y_val, step="kernel ridge")
     return float(lambdas[best]), alphas[:, best], mse

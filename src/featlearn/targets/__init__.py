@@ -1,6 +1,5 @@
 """Multi-index polynomial targets f*(x) = g(Ux) in the orthonormal Hermite basis (DESIGN section 1)."""
 
-import featlearn._jax  # noqa: F401  (64-bit mode for float64 fits and solves)
 from featlearn.targets._exponents import LearningExponents, learning_exponents
 from featlearn.targets._hermite import hermite_basis, hermite_normalized, multi_indices
 from featlearn.targets._presets import (
@@ -43,3 +42,7 @@ __all__ = [
     "target_from_callable",
     "target_from_function",
 ]
+
+from featlearn._jax import float64_inside  # noqa: E402
+
+float64_inside(__name__)  # every function here runs in JAX's 64-bit mode, nothing else does
