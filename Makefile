@@ -24,7 +24,7 @@ run: $(STAMP_RUN)
 
 test: $(STAMP_TEST)
 	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "not slow" -n auto --maxprocesses 4 --dist loadfile
 
 lint: $(STAMP_TEST)
 	$(BIN)/ruff check src tests benchmarks

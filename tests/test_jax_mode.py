@@ -22,7 +22,7 @@ from featlearn.experiments import run_fit
 from featlearn.metrics import kernel_theory_risk
 from featlearn.targets import make_target
 out = {"before": before, "after": after}
-base = dict(target="dls-r2p3", d=8, n=600, validation="holdout", n_test=2000, degrees=True, pair_seed=0)
+base = dict(target="dls-r2p3", d=8, n=400, validation="holdout", n_test=1000, degrees=True, pair_seed=0)
 for name, cfg in {
     "exact64": dict(learner="kernel-ridge", options=dict(kernel="ntk", dtype="float64", solver="exact")),
     "pcg64": dict(learner="kernel-ridge", options=dict(kernel="ntk", dtype="float64", solver="pcg")),
@@ -43,20 +43,30 @@ print(json.dumps(out))
 """
 
 
-def _run(x64_env: str | None) -> dict:
+def _start(x64_env: str | None) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k != "JAX_ENABLE_X64"}
     if x64_env is not None:
         env["JAX_ENABLE_X64"] = x64_env
-    proc = subprocess.run(
-        [sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=600
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return subprocess.Popen(
+        [sys.executable, "-c", SCRIPT], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+
+
+def _result(proc: subprocess.Popen) -> dict:
+    try:
+        out, err = proc.communicate(timeout=600)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err[-3000:]
+    return json.loads(out.strip().splitlines()[-1])
 
 
 @pytest.fixture(scope="module")
 def runs() -> tuple[dict, dict]:
-    return _run(None), _run("1")
+    """(mode as the process had it: off, mode on globally), run side by side."""
+    local, global_ = _start(None), _start("1")
+    return _result(local), _result(global_)
 
 
 def test_import_leaves_the_mode_as_it_was(runs):
