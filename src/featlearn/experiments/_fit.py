@@ -7,7 +7,7 @@ from typing import Any
 
 import jax
 
-from featlearn._configs import FitConfig, validate_fit_config, validate_model
+from featlearn._configs import FitConfig, fit_sizes, validate_fit_config, validate_model
 from featlearn.metrics import alignment, degree_energies, excess_risk, principal_angles
 from featlearn.targets import make_target
 
@@ -113,10 +113,9 @@ def _edge_warning(lam: float, edge: str, learner: Any) -> str:
 
 def _fitted_samples(config: FitConfig, learner: Any) -> int:
     """Samples the learner fitted on: n, less the held-out part when validation is a holdout
-    (``split_validation`` keeps the first round(n (1 - val_fraction)) rows)."""
-    if config.validation == "fresh" or getattr(learner.config, "lam", None) is not None:
-        return config.n  # fresh validation, or a fixed lam (giant-step): nothing held out
-    return int(round(config.n * (1.0 - getattr(learner.config, "val_fraction", 0.0))))
+    (the one rule of ``fit_sizes``, which ``split_validation`` and the boundary checks use)."""
+    n_val = config.n_val if config.validation == "fresh" else None
+    return fit_sizes(learner.config, config.n, n_val)[0]
 
 
 from featlearn._jax import float64_inside  # noqa: E402
