@@ -50,7 +50,7 @@ def _overview(frame: pd.DataFrame, store: str | Path) -> str:
 
 _SMOKE = (
     '<p class="banner"><b>Smoke size.</b> This report comes from <code>--scale smoke</code>: tiny d, '
-    "widths and sample sizes that check the pipeline end to end in about a minute. At this size "
+    "widths and sample sizes that check the pipeline end to end in about 1.5 minutes. At this size "
     "no claim can be shown, so the verdicts below say NOT shown by design; run "
     "<code>featlearn reproduce</code> (the default scale) for the measured claims.</p>"
 )
