@@ -26,9 +26,8 @@ import jax
 import jax.numpy as jnp
 
 import featlearn  # noqa: F401
-from featlearn.learners._steps import _features_and_residual, _grad_block
+from featlearn.learners._steps import _grad_block, _head_gram_block
 from featlearn.networks import get_activation, init_symmetric
-from featlearn.solvers._ridge import _gram_update
 
 
 def _median_time(fn, repeats):
@@ -55,11 +54,12 @@ def phases(n_blocks: int, rows: int, d: int, m: int, repeats: int) -> dict:
     half = m // 2
     W, b, a = p.W[:half], p.b[:half], p.a[:half]
     alpha, beta = jnp.float32(0.0), jnp.zeros(d, jnp.float32)
+    w = jnp.ones(rows, jnp.float32)  # every row counts (the steps take a row mask)
 
     def grad_phase():
         G = jnp.zeros((d, half), jnp.float32)
         for X, y in blocks:
-            G = _grad_block(G, W, b, a, X, y, act, True)
+            G = _grad_block(G, W, b, a, X, y, w, alpha, beta, act, True)
         return G
 
     @jax.jit
@@ -76,8 +76,7 @@ def phases(n_blocks: int, rows: int, d: int, m: int, repeats: int) -> dict:
     def gram_phase():
         A, c = jnp.zeros((m, m), jnp.float32), jnp.zeros(m, jnp.float32)
         for X, y in blocks:
-            Phi, r = _features_and_residual(p.W, p.b, X, y, alpha, beta, act)
-            A, c = _gram_update(A, c, Phi, r)
+            A, c = _head_gram_block(A, c, p.W, p.b, X, y, w, alpha, beta, act)
         return A
 
     @jax.jit

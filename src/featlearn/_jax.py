@@ -23,7 +23,14 @@ from typing import Any
 
 import jax
 
-__all__ = ["float64_inside", "in_float64"]
+__all__ = ["RANDOM_COMPILE", "float64_inside", "in_float64"]
+
+# XLA options for programs that draw random numbers: JAX's threefry hash makes large LLVM code,
+# and at optimisation level 1 it compiles in about 60% of the time (0.80 -> 0.50 s for a block
+# of 4096 x 100 normals) with identical numbers and a block drawn in 5.4 ms instead of 4.2 ms
+# (measured; level 0 changes the numbers). Such a program is compiled once per shape, so the
+# saving is paid back on the first call: ``jax.jit(f, compiler_options=RANDOM_COMPILE)``.
+RANDOM_COMPILE = {"xla_backend_optimization_level": 1}
 
 _MARK = "__featlearn_float64__"
 # Dunder methods that compute; the rest (repr, eq, hash...) are left as they are.

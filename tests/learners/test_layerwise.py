@@ -132,3 +132,45 @@ def test_numerical_trouble_names_the_step(monkeypatch):
     y = np.full(200, 1e30, np.float32)  # finite labels whose products overflow float32
     with pytest.raises(NumericalError, match="first-layer gradient|preprocessing|ridge"):
         LayerwiseLearner(width=8).fit(X, y * 1e8, key=jax.random.key(0))
+
+
+def _compiled_programs(fn) -> list[str]:
+    """Names of the XLA programs compiled while ``fn`` runs (JAX's compile log)."""
+    import logging
+
+    names: list[str] = []
+
+    class Grab(logging.Handler):
+        def emit(self, record):
+            msg = record.getMessage()
+            if msg.startswith("Compiling "):
+                names.append(msg.split(" ")[1])
+
+    logger, handler = logging.getLogger("jax"), Grab()
+    logger.addHandler(handler)
+    try:
+        with jax.log_compiles(True):
+            fn()
+    finally:
+        logger.removeHandler(handler)
+    return names
+
+
+def test_a_layerwise_fit_compiles_one_program_per_step_whatever_n():
+    """Streams hand the steps blocks of one padded shape, so a fit compiles each step once, and
+    a fit on another n (same d, width) compiles nothing new. Before, every power-of-two piece of
+    the last block compiled each step again (111 programs for the issue-13 fit)."""
+    t = make_target("single-he2", 11, key=jax.random.key(0))
+    val = t.sample(1_000, key=jax.random.key(2))
+    learner = make_learner("layerwise", width=64)
+
+    def fit(n):
+        return lambda: learner.fit_stream(
+            t.stream(n, key=jax.random.key(1)), key=jax.random.key(3), validation=val
+        )
+
+    first = _compiled_programs(fit(4096 * 2 + 1808))
+    assert len(first) == len(set(first)), first  # no program compiled twice
+    assert len(first) <= 8, first  # 7 now: key split (2), moments, init, gradient, Gram, validation
+    again = _compiled_programs(fit(4096 + 1000))
+    assert again == [], again

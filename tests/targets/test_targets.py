@@ -8,6 +8,7 @@ import pytest
 
 from featlearn import ConfigError
 from featlearn.targets import (
+    ArrayStream,
     Head,
     Target,
     load_head,
@@ -16,6 +17,7 @@ from featlearn.targets import (
     random_orthonormal_rows,
     target_from_callable,
 )
+from featlearn.targets._sampling import padded_rows
 
 N_MC = 200_000
 
@@ -106,6 +108,31 @@ def test_sampling_is_keyed_and_chunk_consistent():
     first, rest = s.split(4096)
     np.testing.assert_array_equal(first.materialize()[0], X1[:4096])
     np.testing.assert_array_equal(rest.materialize()[1], y1[4096:])
+
+
+@pytest.mark.parametrize("n", [5, 100, 4096, 10_000])
+@pytest.mark.parametrize("kind", ["keyed", "arrays"])
+def test_masked_blocks_have_one_shape_and_the_stream_rows(kind, n):
+    t = make_target("dls-r2p3", 7, key=jax.random.key(0))
+    keyed = t.stream(n, key=jax.random.key(5))
+    s = keyed if kind == "keyed" else ArrayStream(*(np.asarray(v) for v in keyed.materialize()))
+    X_plain = np.concatenate([np.asarray(b[0]) for b in s])
+    y_plain = np.concatenate([np.asarray(b[1]) for b in s])
+    blocks = list(s.masked())
+    rows = padded_rows(n, 4096)
+    assert rows == (4096 if n >= 4096 else max(8, 2 ** math.ceil(math.log2(n))))
+    assert {b[0].shape for b in blocks} == {(rows, 7)}
+    assert {b[1].shape for b in blocks} == {b[2].shape for b in blocks} == {(rows,)}
+    w = np.concatenate([np.asarray(b[2]) for b in blocks])
+    assert set(np.unique(w)) <= {0.0, 1.0} and w.sum() == n
+    X_m = np.concatenate([np.asarray(b[0]) for b in blocks])[w == 1]
+    y_m = np.concatenate([np.asarray(b[1]) for b in blocks])[w == 1]
+    np.testing.assert_array_equal(X_m, X_plain)
+    np.testing.assert_array_equal(y_m, y_plain)
+    # the valid rows come first in each block: the mask is a prefix
+    for b in blocks:
+        m = np.asarray(b[2])
+        assert (np.diff(m) <= 0).all()
 
 
 def test_label_noise_has_requested_variance():

@@ -17,7 +17,6 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from featlearn._configs import FullTrainingConfig
 from featlearn._errors import NumericalError
@@ -30,9 +29,15 @@ from featlearn.targets import Stream
 
 __all__ = ["FullTrainingConfig", "FullTrainingLearner"]
 
+
 # Direction transforms without a learning rate: the step is theta <- theta - lr (u + wd theta), with
 # lr and wd traced arguments, so one compiled epoch serves every learning rate and weight decay.
-_DIRECTIONS = {"adam": optax.scale_by_adam(), "sgd": optax.identity()}
+def _direction(optimizer: str):
+    """The optax direction transform of ``optimizer`` (optax is imported here, on first use: it
+    costs 0.2 s at start-up, and only this learner needs it)."""
+    import optax
+
+    return {"adam": optax.scale_by_adam, "sgd": optax.identity}[optimizer]()
 
 
 def _loss(params: TwoLayerParams, X, r, act: Activation):
@@ -46,7 +51,7 @@ def _epoch(carry, key, X, r, lr, wd, optimizer, act, batch):
     n = X.shape[0]
     steps = n // batch
     perm = jax.random.permutation(key, n)[: steps * batch].reshape(steps, batch)
-    direction = _DIRECTIONS[optimizer]
+    direction = _direction(optimizer)
 
     def step(carry, idx):
         params, state = carry
@@ -105,7 +110,7 @@ class FullTrainingLearner(_NetworkLearner):
         cfg = self.config
         batch = min(cfg.batch_size or X.shape[0], X.shape[0])
         lr, wd = jnp.asarray(cfg.lr, X.dtype), jnp.asarray(cfg.weight_decay, X.dtype)
-        state = _DIRECTIONS[cfg.optimizer].init(params)
+        state = _direction(cfg.optimizer).init(params)
         best, best_params, best_check, history = math.inf, params, 0, []
         checks = -(-cfg.max_epochs // cfg.eval_every)
         for check in range(1, checks + 1):

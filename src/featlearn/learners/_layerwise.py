@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
+import numpy as np
 
 from featlearn._configs import LayerwiseConfig
 from featlearn.learners._base import DTYPES, register
@@ -50,15 +50,15 @@ class LayerwiseLearner(_NetworkLearner):
         """W = -eta1 grad. Neurons j and j + m/2 share (w, b) and have opposite a, so their
         gradients are opposite: compute the first half only (half the FLOPs) and mirror it."""
         half = params.width // 2
-        W0, b0 = params.W[:half], params.b[:half]
-        G = first_layer_gradient(W0, b0, params.a[:half], stream, alpha, beta, act, f_is_zero=True)
+        W0, b0, a0 = (jax.device_put(np.asarray(v)[:half]) for v in (params.W, params.b, params.a))
+        G = first_layer_gradient(W0, b0, a0, stream, alpha, beta, act, f_is_zero=True)
         eta1 = self.config.eta1 if self.config.eta1 is not None else normalised_eta(G)
-        W = -eta1 * G
-        return jnp.concatenate([W, -W]), eta1
+        W = np.asarray(G) * np.asarray(-eta1, G.dtype)
+        return jax.device_put(np.concatenate([W, -W])), eta1
 
     def _biases(self, b0, key):
         if not self.config.reinit_bias:
             return b0
         half = b0.shape[0] // 2
-        b = jax.random.normal(key, (half,), dtype=b0.dtype)
-        return jnp.concatenate([b, b])
+        b = np.asarray(jax.random.normal(key, (half,), dtype=b0.dtype))
+        return jax.device_put(np.concatenate([b, b]))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -38,7 +39,8 @@ def normalised_eta(G, norm: float = 1.0) -> float:
     With norm = 1 and W_0 cancelled by weight decay 1/eta, this is the layer-wise default
     (DESIGN section 3, step 2: mean_j |w_j|^2 = 1 after the step). Computed in float64.
     """
-    return float(norm / jnp.sqrt(jnp.mean(jnp.sum(G.astype(jnp.float64) ** 2, axis=1))))
+    G = np.asarray(G, dtype=np.float64)
+    return float(norm / np.sqrt(np.mean(np.sum(G**2, axis=1))))
 
 
 class _NetworkLearner(Learner):
@@ -71,7 +73,7 @@ class _NetworkLearner(Learner):
     def _set_network(
         self, W, b, a, alpha, beta, lam, act, d, dtype, eta1=None, lambda_edge=None
     ) -> None:
-        self.W_, self.b_, self.a_ = W, b, jnp.asarray(a, dtype)
+        self.W_, self.b_, self.a_ = W, b, jax.device_put(np.asarray(a, dtype))
         self.alpha_, self.beta_, self.lambda_ = alpha, beta, lam
         self.lambda_edge_ = lambda_edge
         if eta1 is not None:

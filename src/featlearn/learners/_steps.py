@@ -14,8 +14,9 @@ import numpy as np
 from featlearn._configs import HeadOptions, holdout_sizes
 from featlearn._errors import ConfigError, NumericalError
 from featlearn.networks import Activation
-from featlearn.solvers import RidgePath, accumulate_gram, lambda_grid, select_lambda
+from featlearn.solvers import RidgePath, lambda_grid, select_lambda
 from featlearn.targets import ArrayStream, DataStream, Stream
+from featlearn.targets._sampling import pad_rows, padded_rows
 
 __all__ = [
     "HeadOptions",
@@ -34,26 +35,40 @@ def _require_finite(step: str, *arrays) -> None:
             raise NumericalError(f"{step}: result holds NaN or inf")
 
 
+@jax.jit
+def _moments_block(s0, s1, X, y, w):
+    """s0 += sum w y, s1 += sum w y x, in float64 (one program per block shape)."""
+    wy = (w * y).astype(jnp.float64)
+    return s0 + jnp.sum(wy), s1 + wy @ X.astype(jnp.float64)
+
+
 def linear_part(stream: Stream, *, enabled: bool = True) -> tuple[float, np.ndarray]:
     """Step 1: alpha = mean(y), beta = mean(y x), in one pass (zeros when disabled)."""
     if not enabled:
         return 0.0, np.zeros(stream.d)
-    s0, s1 = 0.0, jnp.zeros(stream.d, jnp.float64)
-    for X, y in stream:
-        s0 += float(jnp.sum(y, dtype=jnp.float64))
-        s1 = s1 + (y.astype(jnp.float64) @ X.astype(jnp.float64))
-    alpha, beta = s0 / stream.n, np.asarray(s1) / stream.n
+    s0, s1 = _device(np.float64(0.0)), _device(np.zeros(stream.d))
+    for X, y, w in stream.masked():
+        s0, s1 = _moments_block(s0, s1, X, y, w)
+    alpha, beta = float(s0) / stream.n, np.asarray(s1) / stream.n
     _require_finite("preprocessing (alpha, beta)", alpha, beta)
     return alpha, beta
 
 
+def _device(a) -> jax.Array:
+    """A host array or scalar on the device. ``jnp.asarray`` of a NumPy array compiles a program
+    per shape (JAX's ``stage``); ``device_put`` compiles nothing."""
+    return jax.device_put(np.asarray(a))
+
+
 @partial(jax.jit, static_argnames=("act", "f_is_zero"))
-def _grad_block(GT, W, b, a, X, r, act, f_is_zero):
-    """GT += (X * res)^T sigma'(X W^T + b): the transposed gradient sum, (d, m). Scaling the
-    (rows, d) factor by the residual instead of the (rows, m) one keeps the elementwise work off
-    the larger matrix (measured: 0.85 -> 1.0 of a plain matmul's rate at d = 256, m = 1024)."""
+def _grad_block(GT, W, b, a, X, y, w, alpha, beta, act, f_is_zero):
+    """GT += (X * res)^T sigma'(X W^T + b) over the block's rows of weight w, res = y - alpha -
+    beta.x - f(x): the transposed gradient sum, (d, m). Scaling the (rows, d) factor by the
+    residual instead of the (rows, m) one keeps the elementwise work off the larger matrix
+    (measured: 0.85 -> 1.0 of a plain matmul's rate at d = 256, m = 1024)."""
     z = X @ W.T + b
-    res = r if f_is_zero else r - act.fn(z) @ a
+    r = y - alpha - X @ beta
+    res = w * (r if f_is_zero else r - act.fn(z) @ a)
     return GT + (X * res[:, None]).T @ act.deriv(z)
 
 
@@ -63,18 +78,18 @@ def first_layer_gradient(
     """dL/dW for L = mean_i (f(x_i) - y_i)^2 at the given parameters, accumulated over blocks.
 
     dL/dw_j = -(2/n) sum_i (y_i - f(x_i)) a_j sigma'(w_j.x_i + b_j) x_i, with y already reduced by
-    alpha + beta.x. Costs two (rows x m x d) GEMMs per block. ``f_is_zero`` says the network is
-    identically zero (symmetric init), so its output need not be computed; then W, b, a may be
-    any subset of the neurons.
+    alpha + beta.x. Costs two (rows x m x d) GEMMs per block, one compiled program for all blocks
+    (``Stream.masked``). ``f_is_zero`` says the network is identically zero (symmetric init), so
+    its output need not be computed; then W, b, a may be any subset of the neurons.
     """
-    GT = jnp.zeros(W.shape[::-1], W.dtype)
-    beta_j = jnp.asarray(beta, W.dtype)
-    for X, y in stream:
-        r = y - alpha - X @ beta_j
-        GT = _grad_block(GT, W, b, a, X, r, act, f_is_zero)
-    G = -(2.0 / stream.n) * a[:, None] * GT.T
+    dtype = np.dtype(W.dtype)
+    GT = _device(np.zeros(W.shape[::-1], dtype))
+    alpha_j, beta_j = _device(dtype.type(alpha)), _device(np.asarray(beta, dtype))
+    for X, y, w in stream.masked():
+        GT = _grad_block(GT, W, b, a, X, y, w, alpha_j, beta_j, act, f_is_zero)
+    G = (-2.0 / stream.n) * np.asarray(a)[:, None] * np.asarray(GT).T
     _require_finite("first-layer gradient", G)
-    return G
+    return _device(G.astype(dtype))
 
 
 def lambda_edge(lam: float, lambdas) -> str | None:
@@ -94,6 +109,15 @@ def _features_and_residual(W, b, X, y, alpha, beta, act):
     return act.fn(X @ W.T + b), y - alpha - X @ beta
 
 
+@partial(jax.jit, static_argnames=("act",))
+def _head_gram_block(A, c, W, b, X, y, w, alpha, beta, act):
+    """A += Phi^T Phi, c += Phi^T r over the block's rows of weight w (w in {0, 1}, so zeroing
+    the padded rows of Phi and r removes them from both sums)."""
+    Phi, r = _features_and_residual(W, b, X, y, alpha, beta, act)
+    Phi, r = Phi * w[:, None], r * w
+    return A + Phi.T @ Phi, c + Phi.T @ r
+
+
 def ridge_head(
     W,
     b,
@@ -109,10 +133,18 @@ def ridge_head(
     lam is chosen on ``validation`` (X_val, y_val) over a geometric grid from one eigendecomposition,
     unless ``opts.fixed_lambda`` is set. Returns (a, lam, edge) with edge = ``lambda_edge(lam,
     grid)``: ``"low"``/``"high"`` when lam is an end of the grid, None inside it or when fixed.
+    The Gram sums are kept in W's dtype (float32 GEMMs run at twice the float64 rate on CPU) and
+    solved in float64.
     """
-    beta_j = jnp.asarray(beta, W.dtype)
-    blocks = (_features_and_residual(W, b, X, y, alpha, beta_j, act) for X, y in stream)
-    A, c, _ = accumulate_gram(blocks, W.shape[0])
+    dtype = np.dtype(W.dtype)
+    m = W.shape[0]
+    alpha_j, beta_j = _device(dtype.type(alpha)), _device(np.asarray(beta, dtype))
+    A, c = _device(np.zeros((m, m), dtype)), _device(np.zeros(m, dtype))
+    for X, y, w in stream.masked():
+        A, c = _head_gram_block(A, c, W, b, X, y, w, alpha_j, beta_j, act)
+    A, c = np.asarray(A, np.float64) / stream.n, np.asarray(c, np.float64) / stream.n
+    if not (np.isfinite(A).all() and np.isfinite(c).all()):
+        raise NumericalError("ridge head: the Gram matrix Phi^T Phi holds NaN or inf")
     path = RidgePath.from_gram(A, c)
     gd = {"gd_steps": opts.gd_steps, "gd_lr": opts.gd_lr} if opts.gd_steps else {}
     edge = None
@@ -127,8 +159,8 @@ def ridge_head(
         lambdas = lambda_grid(
             A, lambda_min=opts.lambda_min, lambda_max=opts.lambda_max, num=opts.n_lambdas
         )
-        X_val, y_val = (jnp.asarray(v, W.dtype) for v in validation)
-        Phi_val, r_val = _features_and_residual(W, b, X_val, y_val, alpha, beta_j, act)
+        X_val, y_val = (_device(np.asarray(v, dtype)) for v in validation)
+        Phi_val, r_val = _features_and_residual(W, b, X_val, y_val, alpha_j, beta_j, act)
         lam, a, _ = select_lambda(path, Phi_val, r_val, lambdas, **gd)
         edge = lambda_edge(lam, lambdas)
     _require_finite("ridge head", a)
@@ -141,15 +173,20 @@ def _predict_block(W, b, a, alpha, beta, X, act):
 
 
 def network_predict(W, b, a, alpha, beta, X, act: Activation, block: int = 8192) -> jnp.ndarray:
-    """alpha + beta.x + sum_j a_j sigma(w_j.x + b_j), in row blocks."""
-    a = jnp.asarray(a, W.dtype)
-    beta = jnp.asarray(beta, W.dtype)
-    alpha = jnp.asarray(alpha, W.dtype)
+    """alpha + beta.x + sum_j a_j sigma(w_j.x + b_j), in row blocks of one padded shape
+    (``padded_rows``), so any number of rows compiles one program."""
+    dtype = np.dtype(W.dtype)
+    a, beta = _device(np.asarray(a, dtype)), _device(np.asarray(beta, dtype))
+    alpha = _device(np.asarray(alpha, dtype))
+    X = np.asarray(X)
+    n, rows = X.shape[0], padded_rows(X.shape[0], block)
     out = [
-        _predict_block(W, b, a, alpha, beta, X[i : i + block], act)
-        for i in range(0, X.shape[0], block)
+        np.asarray(
+            _predict_block(W, b, a, alpha, beta, _device(pad_rows(X[i : i + rows], rows)), act)
+        )
+        for i in range(0, n, rows)
     ]
-    return jnp.concatenate(out)
+    return _device(np.concatenate(out)[:n])
 
 
 def split_validation(stream: Stream, validation, fraction: float):
@@ -171,13 +208,15 @@ def _first_rows(stream: Stream, n: int) -> Stream:
     return ArrayStream(np.asarray(X)[:n], np.asarray(y)[:n], block=stream.block)
 
 
-def _rows_from(stream: Stream, start: int) -> tuple[jnp.ndarray, jnp.ndarray]:
-    """Rows start, start + 1, ... of the stream, materialised (one pass, bounded memory)."""
+def _rows_from(stream: Stream, start: int) -> tuple[jax.Array, jax.Array]:
+    """Rows start, start + 1, ... of the stream, materialised (one pass, bounded memory, joined
+    on the host)."""
     Xs, ys, seen = [], [], 0
-    for X, y in stream:
+    for X, y, w in stream.masked():
+        valid = int(np.asarray(w).sum())
         lo = max(start - seen, 0)
-        if lo < X.shape[0]:
-            Xs.append(X[lo:])
-            ys.append(y[lo:])
-        seen += X.shape[0]
-    return jnp.concatenate(Xs), jnp.concatenate(ys)
+        if lo < valid:
+            Xs.append(np.asarray(X)[lo:valid])
+            ys.append(np.asarray(y)[lo:valid])
+        seen += valid
+    return _device(np.concatenate(Xs)), _device(np.concatenate(ys))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 
 from featlearn._errors import ConfigError, check_int
+from featlearn._jax import RANDOM_COMPILE
 from featlearn.networks._activations import Activation, get_activation
 
 __all__ = ["TwoLayerParams", "features", "forward", "init_giant_step", "init_symmetric"]
@@ -38,8 +40,13 @@ def init_symmetric(
     if width % 2:
         raise ConfigError(f"width must be even with symmetric initialisation; got {width}")
     d = check_int("d", d, minimum=1)
+    return _symmetric(key, half=width // 2, d=d, dtype=jnp.dtype(dtype))
+
+
+@partial(jax.jit, static_argnames=("half", "d", "dtype"), compiler_options=RANDOM_COMPILE)
+def _symmetric(key, *, half, d, dtype) -> TwoLayerParams:
+    """``init_symmetric`` as one compiled program (eager, it was eight)."""
     kw, kb = jax.random.split(key)
-    half = width // 2
     W = jax.random.normal(kw, (half, d), dtype=dtype) / jnp.sqrt(jnp.asarray(d, dtype))
     b = jax.random.normal(kb, (half,), dtype=dtype)
     a = jnp.concatenate([jnp.ones(half, dtype), -jnp.ones(half, dtype)])
@@ -53,6 +60,12 @@ def init_giant_step(
     a_j ~ N(0, 1/m), no biases (b = 0), no pairing."""
     width = check_int("width", width, minimum=1)
     d = check_int("d", d, minimum=1)
+    return _giant_step_init(key, width=width, d=d, dtype=jnp.dtype(dtype))
+
+
+@partial(jax.jit, static_argnames=("width", "d", "dtype"), compiler_options=RANDOM_COMPILE)
+def _giant_step_init(key, *, width, d, dtype) -> TwoLayerParams:
+    """``init_giant_step`` as one compiled program."""
     kw, ka = jax.random.split(key)
     W = jax.random.normal(kw, (width, d), dtype=dtype) / jnp.sqrt(jnp.asarray(d, dtype))
     a = jax.random.normal(ka, (width,), dtype=dtype) / jnp.sqrt(jnp.asarray(width, dtype))

@@ -134,8 +134,9 @@ def select_lambda(
 ) -> tuple[float, np.ndarray, np.ndarray]:
     """Pick lam on validation data: returns (best lam, its coefficients (m,), validation MSE per lam)."""
     lambdas = np.atleast_1d(np.asarray(lambdas, dtype=np.float64))
-    P = np.asarray(Phi_val, dtype=np.float64) @ path.eigenvectors  # (n_val, m)
-    preds = P @ (path.filters(lambdas, **gd) * path.projected[:, None])  # (n_val, L)
+    # Phi_val a(lam) for every lam at once: (n_val, m) @ (m, L), L GEMV-sized columns instead of
+    # rotating Phi_val into the eigenbasis (an n_val x m x m product).
+    preds = np.asarray(Phi_val, dtype=np.float64) @ path.coefs(lambdas, **gd)  # (n_val, L)
     best, mse = best_on_validation(preds, y_val, step="ridge")
     return float(lambdas[best]), path.coefs(lambdas[best : best + 1], **gd)[:, 0], mse
 

@@ -1,7 +1,10 @@
 """Keyed, chunked sampling: n samples are produced block by block, each block from its own key.
 
-A partial last block is yielded as power-of-two pieces (see ``pieces``), so the shapes that jitted
-code sees repeat across different n.
+Two ways to walk a stream. Plain iteration yields (X, y) with a partial last block cut into
+power-of-two pieces (see ``pieces``), so the shapes jitted code sees repeat across different n.
+``Stream.masked()`` yields (X, y, w) blocks that all have one shape (``padded_rows``), the last one
+padded and w its 0/1 row mask, so a consumer that weights each row by w compiles one program per
+pass instead of one per piece size (the learners' steps do; see DESIGN section 12).
 
 The rows of block i come from ``fold_in(key, i)``, so a stream can be walked several times (the
 layer-wise learner makes three passes) and always yields the same data, in bounded memory.
@@ -22,20 +25,25 @@ import jax.numpy as jnp
 import numpy as np
 
 from featlearn._errors import ConfigError, check_finite
+from featlearn._jax import RANDOM_COMPILE
 
 if TYPE_CHECKING:
     from featlearn.targets._target import Target
 
-__all__ = ["ArrayStream", "DataStream", "Stream", "pieces"]
+__all__ = ["ArrayStream", "DataStream", "Stream", "pad_rows", "padded_rows", "pieces"]
 
 
-@partial(jax.jit, static_argnames=("block", "d", "dtype", "head", "sphere"))
-def _draw_block(key, U, noise, *, block, d, dtype, head, sphere=False):
-    """The whole block of ``block`` rows drawn from ``key``: one compiled program per (block, d,
+@partial(
+    jax.jit,
+    static_argnames=("block", "d", "dtype", "head", "sphere"),
+    compiler_options=RANDOM_COMPILE,
+)
+def _draw_block(key, index, U, noise, *, block, d, dtype, head, sphere=False):
+    """The whole block of ``block`` rows drawn from ``fold_in(key, index)``: one compiled program per (block, d,
     dtype, target), whatever pieces the stream then cuts from it (compiling one program per piece
     size cost seconds each on small fits). ``sphere``: rows projected onto the sphere of radius
     sqrt(d)."""
-    kx, ke = jax.random.split(key)
+    kx, ke = jax.random.split(jax.random.fold_in(key, index))
     X = jax.random.normal(kx, (block, d), dtype=dtype)
     if sphere:
         X = X * (jnp.sqrt(jnp.asarray(d, dtype)) / jnp.linalg.norm(X, axis=1, keepdims=True))
@@ -56,6 +64,28 @@ def pieces(rows: int, block: int) -> list[tuple[int, int]]:
             out.append((offset, 1 << bit))
             offset += 1 << bit
     return out
+
+
+def padded_rows(n: int, block: int) -> int:
+    """Rows of every block that ``Stream.masked()`` yields for n samples in blocks of ``block``:
+    the block itself, or for a stream shorter than one block the power of two >= n (at least 8,
+    at most the block). A sweep over n thus sees few shapes, and at most one block of padding."""
+    if n >= block:
+        return block
+    return min(block, max(8, 1 << (n - 1).bit_length()))
+
+
+def _row_mask(valid: int, rows: int, dtype: Any) -> jax.Array:
+    """(rows,) with 1 for the first ``valid`` rows and 0 after, put on the device (no program)."""
+    return jax.device_put((np.arange(rows) < valid).astype(dtype))
+
+
+def pad_rows(a: np.ndarray, rows: int) -> np.ndarray:
+    """``a`` with zero rows appended up to ``rows`` rows."""
+    if a.shape[0] == rows:
+        return a
+    pad = np.zeros((rows - a.shape[0], *a.shape[1:]), a.dtype)
+    return np.concatenate([a, pad])
 
 
 class _HashableHead:
@@ -88,9 +118,19 @@ class Stream:
     def split(self, n_first: int) -> tuple[Stream, Stream]:  # pragma: no cover
         raise NotImplementedError
 
+    def masked(self) -> Iterator[tuple[jax.Array, jax.Array, jax.Array]]:  # pragma: no cover
+        """(X, y, w) blocks, all of ``padded_rows(n, block)`` rows; w is 1 on the stream's rows
+        and 0 on the padding (whose X and y are finite but carry no meaning)."""
+        raise NotImplementedError
+
     def materialize(self) -> tuple[jnp.ndarray, jnp.ndarray]:
-        blocks = list(self)
-        return jnp.concatenate([b[0] for b in blocks]), jnp.concatenate([b[1] for b in blocks])
+        """All n rows as two arrays, joined on the host (no compiled program per shape)."""
+        Xs, ys = [], []
+        for X, y, w in self.masked():
+            valid = int(np.asarray(w).sum())
+            Xs.append(np.asarray(X)[:valid])
+            ys.append(np.asarray(y)[:valid])
+        return jax.device_put(np.concatenate(Xs)), jax.device_put(np.concatenate(ys))
 
 
 @dataclass(frozen=True)
@@ -109,20 +149,33 @@ class DataStream(Stream):
     def d(self) -> int:
         return self.target.d
 
-    def __iter__(self) -> Iterator[tuple[jnp.ndarray, jnp.ndarray]]:
-        U = jnp.asarray(self.target.U, dtype=self.dtype)
+    def _blocks(self) -> Iterator[tuple[int, jax.Array, jax.Array]]:
+        """(rows of the stream in it, X, y) for each whole drawn block."""
+        U = jax.device_put(np.asarray(self.target.U, dtype=self.dtype))
         head = _HashableHead(self.target.head)
-        noise = jnp.asarray(self.noise, dtype=self.dtype)
+        noise = jax.device_put(np.asarray(self.noise, dtype=self.dtype))
         sphere = self.target.inputs == "sphere"
         for i, lo in enumerate(range(0, self.n, self.block)):
-            key = jax.random.fold_in(self.key, self.start + i)
+            index = np.uint32(self.start + i)
             X, y = _draw_block(
-                key, U, noise, block=self.block, d=self.d, dtype=self.dtype, head=head,
+                self.key, index, U, noise, block=self.block, d=self.d, dtype=self.dtype, head=head,
                 sphere=sphere,
             )  # fmt: skip
+            yield min(self.block, self.n - lo), X, y
+
+    def __iter__(self) -> Iterator[tuple[jnp.ndarray, jnp.ndarray]]:
+        for valid, X, y in self._blocks():
             X, y = np.asarray(X), np.asarray(y)  # host slices: no compiled program per piece
-            for offset, size in pieces(min(self.block, self.n - lo), self.block):
-                yield jnp.asarray(X[offset : offset + size]), jnp.asarray(y[offset : offset + size])
+            for offset, size in pieces(valid, self.block):
+                rows = slice(offset, offset + size)
+                yield jax.device_put(X[rows]), jax.device_put(y[rows])
+
+    def masked(self) -> Iterator[tuple[jax.Array, jax.Array, jax.Array]]:
+        rows = padded_rows(self.n, self.block)
+        for valid, X, y in self._blocks():
+            if rows < self.block:  # a short stream: the block's first rows, cut on the host
+                X, y = (jax.device_put(np.asarray(v)[:rows]) for v in (X, y))
+            yield X, y, _row_mask(valid, rows, self.dtype)
 
     def split(self, n_first: int) -> tuple[DataStream, DataStream]:
         """Two disjoint streams; the first holds ``n_first`` rounded to whole blocks."""
@@ -178,13 +231,22 @@ class ArrayStream(Stream):
         return jnp.float64 if dt == np.float64 else jnp.float32
 
     def __iter__(self) -> Iterator[tuple[jnp.ndarray, jnp.ndarray]]:
+        dtype = np.dtype(self.dtype)
         for lo in range(0, self.n, self.block):
             for offset, size in pieces(min(self.block, self.n - lo), self.block):
                 rows = slice(lo + offset, lo + offset + size)
                 yield (
-                    jnp.asarray(self.X[rows], dtype=self.dtype),
-                    jnp.asarray(self.y[rows], dtype=self.dtype),
+                    jax.device_put(np.asarray(self.X[rows], dtype=dtype)),
+                    jax.device_put(np.asarray(self.y[rows], dtype=dtype)),
                 )
+
+    def masked(self) -> Iterator[tuple[jax.Array, jax.Array, jax.Array]]:
+        dtype, rows = np.dtype(self.dtype), padded_rows(self.n, self.block)
+        for lo in range(0, self.n, self.block):
+            valid = min(self.block, self.n - lo)
+            X = pad_rows(np.asarray(self.X[lo : lo + valid], dtype=dtype), rows)
+            y = pad_rows(np.asarray(self.y[lo : lo + valid], dtype=dtype), rows)
+            yield jax.device_put(X), jax.device_put(y), _row_mask(valid, rows, dtype)
 
     def split(self, n_first: int) -> tuple[ArrayStream, ArrayStream]:
         if not 1 <= n_first < self.n:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 
 import jax
@@ -12,6 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from featlearn._errors import ConfigError, check_int, check_real
+from featlearn._jax import RANDOM_COMPILE
 from featlearn.targets._hermite import hermite_basis, multi_indices
 from featlearn.targets._sampling import DataStream
 from featlearn.targets._sphere import INPUTS, DegreeBasis, degree_basis
@@ -128,9 +129,14 @@ class TargetMoments:
         }
 
 
+@partial(jax.jit, static_argnames=("shape",), compiler_options=RANDOM_COMPILE)
+def _gaussian(key, *, shape):
+    return jax.random.normal(key, shape, dtype=jnp.float64)
+
+
 def random_orthonormal_rows(r: int, d: int, *, key: jax.Array) -> np.ndarray:
     """U in R^{r x d} with orthonormal rows, uniformly distributed (QR of a Gaussian, signs fixed)."""
-    g = np.asarray(jax.random.normal(key, (d, r), dtype=jnp.float64))
+    g = np.asarray(_gaussian(key, shape=(d, r)))
     q, rr = np.linalg.qr(g)
     return (q * np.sign(np.diag(rr))).T.copy()
 
