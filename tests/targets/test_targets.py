@@ -14,10 +14,10 @@ from featlearn.targets import (
     load_head,
     make_target,
     make_transfer_pair,
+    padded_rows,
     random_orthonormal_rows,
     target_from_callable,
 )
-from featlearn.targets._sampling import padded_rows
 
 N_MC = 200_000
 

@@ -15,8 +15,7 @@ from featlearn._configs import HeadOptions, holdout_sizes
 from featlearn._errors import ConfigError, NumericalError
 from featlearn.networks import Activation
 from featlearn.solvers import RidgePath, lambda_grid, select_lambda
-from featlearn.targets import ArrayStream, DataStream, Stream
-from featlearn.targets._sampling import pad_rows, padded_rows
+from featlearn.targets import ArrayStream, DataStream, Stream, pad_rows, padded_rows
 
 __all__ = [
     "HeadOptions",
