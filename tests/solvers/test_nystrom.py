@@ -47,6 +47,30 @@ def test_cg_solves_one_system_per_column_with_and_without_preconditioner():
     assert capped.iterations == 2 and not capped.converged
 
 
+def test_cg_by_column_passes_only_open_columns_and_solves_the_same_systems():
+    rng = np.random.default_rng(2)
+    G = rng.standard_normal((60, 60))
+    A = G @ G.T + 0.1 * np.eye(60)
+    shifts = np.array([1e-3, 1.0, 1e3])  # the large shift converges in a few steps
+    B = rng.standard_normal((60, 3))
+    ref = np.stack([np.linalg.solve(A + s * np.eye(60), B[:, i]) for i, s in enumerate(shifts)], 1)
+    jacobi = 1.0 / (np.diag(A)[:, None] + shifts)
+    seen = []
+
+    def matvec(P, idx):
+        seen.append(tuple(idx))
+        return A @ P + shifts[idx] * P
+
+    out = conjugate_gradient(
+        matvec, B, precond=lambda R, idx: jacobi[:, idx] * R, rtol=1e-12, max_iter=500,
+        by_column=True,
+    )  # fmt: skip
+    assert out.converged
+    np.testing.assert_allclose(out.x, ref, rtol=1e-8, atol=1e-10)
+    assert seen[0] == (0, 1, 2) and (0,) in seen  # every column at first, the hardest alone last
+    assert sum(len(c) for c in seen) < 3 * len(seen)  # fewer column-products than all-columns
+
+
 def test_mixed_precision_ridge_matches_float64_and_keeps_inputs():
     X, y = _data()
     K = kernel_matrix(make_kernel("ntk"), X)

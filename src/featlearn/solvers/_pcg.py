@@ -110,22 +110,27 @@ def _refine(op: KernelTiles, pre, b, mus, rtol, inner_rtol, max_iter, max_refine
     accurate = False
     products = itertools.count(1)
 
-    def operator(P, acc):
-        out = op.matvec(P, accurate=acc) + mus * P
+    def operator(P, shifts, acc):
+        out = op.matvec(P, accurate=acc) + shifts * P
         report("pcg: conjugate-gradient products", next(products))
         return out
 
     while rounds < max_refine and (res > rtol).any():
-        tol = _round_rtol(res, rtol, inner_rtol)
+        # only the columns (lams) still above rtol take part: a float32 product costs one pass
+        # per column, and a closed column's own tiny residual would otherwise be chased again
+        open_ = np.flatnonzero(res > rtol)
+        tol = _round_rtol(res[open_], rtol, inner_rtol)
+        shifts = mus[open_]
         inner = conjugate_gradient(
-            lambda P, acc=accurate: operator(P, acc),
-            R,
-            precond=lambda Z: pre(Z, mus),
+            lambda P, idx, acc=accurate, s=shifts: operator(P, s[idx], acc),
+            R[:, open_],
+            precond=lambda Z, idx, s=shifts: pre(Z, s[idx]),
             rtol=tol,
             max_iter=max_iter,
+            by_column=True,
         )
-        A += inner.x
-        R = B - (op.matvec(A, accurate=True) + mus * A)
+        A[:, open_] += inner.x
+        R[:, open_] = B[:, open_] - (op.matvec(A[:, open_], accurate=True) + shifts * A[:, open_])
         steps, rounds = steps + inner.iterations, rounds + 1
         report("pcg: refinement rounds", rounds, max_refine)
         before, res = res, np.linalg.norm(R, axis=0) / bnorm
