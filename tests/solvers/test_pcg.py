@@ -68,6 +68,25 @@ def test_woodbury_preconditioner_is_the_inverse_of_p():
         np.testing.assert_allclose(got[:, l], want, rtol=1e-8, atol=1e-10 * np.abs(want).max())
 
 
+def test_woodbury_preconditioner_falls_back_to_eigh_when_cholesky_fails(monkeypatch):
+    """Each shift's (s I + F^T F) is Cholesky-factored; should that fail (s below round-off of
+    |F^T F|), the shift is served by F^T F's eigendecomposition: same P^{-1} R."""
+    import scipy.linalg
+
+    K = _rbf(120)
+    F = rpcholesky(lambda S: K[:, S], np.diag(K), rank=30, key=jax.random.key(0)).factor
+    R = np.random.default_rng(1).standard_normal((len(K), 2))
+    mus = np.array([1e-6, 1e-2])
+    want = LowRankPreconditioner(F, rho=0.01)(R, mus)
+
+    def fail(*args, **kwargs):
+        raise np.linalg.LinAlgError("not positive definite")
+
+    monkeypatch.setattr(scipy.linalg, "cho_factor", fail)
+    got = LowRankPreconditioner(F, rho=0.01)(R, mus)
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12 * np.abs(want).max())
+
+
 @pytest.mark.parametrize("store", [True, False])
 def test_tiles_give_k_times_v_in_float64_and_float32(store):
     X, _ = _data(300)
