@@ -18,8 +18,11 @@ to the accuracy of a dense float64 solve, in O(n^2) time per pass instead of O(n
    alpha += delta. Each round gains up to -log10(inner_rtol) digits until the float64 floor, as
    long as cond(K + n lam I) * 6e-8 << 1; otherwise the inner products switch to float64.
 
-All lams share every pass over K (one column per lam; the pass is memory-bound, so L columns cost
-little more than one), which is why no lam waits for another's warm start.
+A float32 product costs one pass over the packed K per column (one SSPMV each), so lams are not
+carried along for free: a grid's first round solves its lams one after another from the largest
+down, each CG started from its neighbour's solution (a warm start along the regularisation
+path; below the preconditioner's rho the solution barely moves with lam), and later rounds pass
+only the lams whose residual is still above rtol (``conjugate_gradient(by_column=True)``).
 
 Stopping rule: refinement ends when every column has |R_l| <= rtol |b| in float64 against the
 stored K~ (|K~ - K| < 2^-39 max_i K_ii entrywise). Then the relative error of alpha_l is at most
@@ -115,23 +118,59 @@ def _refine(op: KernelTiles, pre, b, mus, rtol, inner_rtol, max_iter, max_refine
         report("pcg: conjugate-gradient products", next(products))
         return out
 
+    def batched(R_open, shifts, tol, acc):
+        """One CG over the open columns together (each column's products its own pass)."""
+        inner = conjugate_gradient(
+            lambda P, idx: operator(P, shifts[idx], acc),
+            R_open,
+            precond=lambda Z, idx: pre(Z, shifts[idx]),
+            rtol=tol,
+            max_iter=max_iter,
+            by_column=True,
+        )
+        return inner.x, inner.iterations
+
+    def along_path(R_open, shifts, tol, acc):
+        """First round of a grid: the columns one after another from the largest shift down,
+        each CG started from its neighbour's solution when that is the closer start. Below the
+        preconditioner's rho the solutions barely move with lam, so most columns need a few
+        steps instead of a full solve each (the warm start along the regularisation path)."""
+        X, its, prev = np.zeros_like(R_open), 0, None
+        for col in np.argsort(-shifts):
+            s, rhs = shifts[col : col + 1], R_open[:, col : col + 1]
+            start = np.zeros_like(rhs) if prev is None else prev
+            if prev is not None:
+                moved = rhs - operator(start, s, acc)
+                its += 1
+                if np.linalg.norm(moved) < np.linalg.norm(rhs):
+                    rhs = moved
+                else:
+                    start = np.zeros_like(rhs)
+            scale = np.linalg.norm(R_open[:, col]) / max(np.linalg.norm(rhs), 1e-300)
+            inner = conjugate_gradient(
+                lambda P, s=s: operator(P, s, acc),
+                rhs,
+                precond=lambda Z, s=s: pre(Z, s),
+                rtol=min(tol * scale, 1.0),
+                max_iter=max_iter,
+            )
+            X[:, col : col + 1] = prev = start + inner.x
+            its += inner.iterations
+        return X, its
+
     while rounds < max_refine and (res > rtol).any():
         # only the columns (lams) still above rtol take part: a float32 product costs one pass
         # per column, and a closed column's own tiny residual would otherwise be chased again
         open_ = np.flatnonzero(res > rtol)
         tol = _round_rtol(res[open_], rtol, inner_rtol)
         shifts = mus[open_]
-        inner = conjugate_gradient(
-            lambda P, idx, acc=accurate, s=shifts: operator(P, s[idx], acc),
-            R[:, open_],
-            precond=lambda Z, idx, s=shifts: pre(Z, s[idx]),
-            rtol=tol,
-            max_iter=max_iter,
-            by_column=True,
+        solve = along_path if rounds == 0 and open_.size > 1 else batched
+        delta, iterations = solve(R[:, open_], shifts, tol, accurate)
+        A[:, open_] += delta
+        R[:, open_] = B[:, open_] - (
+            op.matvec(A[:, open_], accurate=True) + shifts * A[:, open_]
         )
-        A[:, open_] += inner.x
-        R[:, open_] = B[:, open_] - (op.matvec(A[:, open_], accurate=True) + shifts * A[:, open_])
-        steps, rounds = steps + inner.iterations, rounds + 1
+        steps, rounds = steps + iterations, rounds + 1
         report("pcg: refinement rounds", rounds, max_refine)
         before, res = res, np.linalg.norm(R, axis=0) / bnorm
         if not np.isfinite(res).all():
