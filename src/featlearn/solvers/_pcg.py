@@ -167,9 +167,7 @@ def _refine(op: KernelTiles, pre, b, mus, rtol, inner_rtol, max_iter, max_refine
         solve = along_path if rounds == 0 and open_.size > 1 else batched
         delta, iterations = solve(R[:, open_], shifts, tol, accurate)
         A[:, open_] += delta
-        R[:, open_] = B[:, open_] - (
-            op.matvec(A[:, open_], accurate=True) + shifts * A[:, open_]
-        )
+        R[:, open_] = B[:, open_] - (op.matvec(A[:, open_], accurate=True) + shifts * A[:, open_])
         steps, rounds = steps + iterations, rounds + 1
         report("pcg: refinement rounds", rounds, max_refine)
         before, res = res, np.linalg.norm(R, axis=0) / bnorm

@@ -38,6 +38,9 @@ __all__ = ["KernelTiles", "tile_size", "tile_workspace", "tiles_memory"]
 LO_BITS = 39  # unit = 2^(e - LO_BITS): |K - hi| <= 2^(e - 25) = 2^14 units, inside int16
 _WIDE_ROWS = 256  # packed rows unpacked at once for a product by GEMMs: (256, n) DGEMMs ran at 4x
 # the rate of (64, n) ones (measured n = 8192, L = 10), at 8 * 256 * n bytes of workspace
+_SSPMV_COLUMNS = 3  # float32 products of up to 3 columns by SSPMVs, of more by unpacked SGEMMs:
+# measured n = 2e4, seconds per product, SSPMVs / unpacked: L = 1 0.09 / 0.21, 2 0.19 / 0.42,
+# 4 0.40 / 0.41, 10 0.91 / 0.32
 
 
 @jax.jit
@@ -74,7 +77,8 @@ def _split(K: np.ndarray, unit: float) -> tuple[np.ndarray, np.ndarray]:
 class KernelTiles:
     """K (n, n) = kernel(X, X), its upper triangle packed; ``matvec(V, accurate)`` gives K V.
 
-    ``accurate=False``: hi @ V in float32 (relative error ~1e-7). ``accurate=True``: (hi + unit lo)
+    ``accurate=False``: hi @ V in float32 (relative error ~1e-6; one SSPMV per column for up to
+    ``_SSPMV_COLUMNS`` columns, else unpacked row panels and SGEMMs). ``accurate=True``: (hi + unit lo)
     @ V in float64 (|K~ - K| < 2^-39 max K_ii entrywise). With ``store=False`` both recompute
     float64 tiles (accurate either way).
     """
@@ -129,15 +133,23 @@ class KernelTiles:
         return out
 
     def _accurate(self, V: np.ndarray) -> np.ndarray:
-        """(hi + unit lo) @ V in float64, ``_WIDE_ROWS`` packed rows at a time widened and unpacked
-        into U (their upper part, zero left of the diagonal): U V and, through U^T, its mirror
-        (the diagonal, counted twice, taken off once)."""
-        n, out = self.n, np.zeros(V.shape, dtype=np.float64)
-        wide = np.empty((min(_WIDE_ROWS, n), n))
+        """(hi + unit lo) @ V in float64 (``_unpacked``, the rows widened)."""
+        return self._unpacked(V, accurate=True)
+
+    def _unpacked(self, V: np.ndarray, *, accurate: bool) -> np.ndarray:
+        """K V by GEMMs over ``_WIDE_ROWS`` packed rows at a time unpacked into U (their upper
+        part, zero left of the diagonal): U V and, through U^T, its mirror (the diagonal, counted
+        twice, taken off once). ``accurate``: U = hi + unit lo in float64; else U = hi in
+        float32, which reads every stored entry once for all of V's columns (``_fast`` reads
+        them once per column)."""
+        n = self.n
+        dtype = np.float64 if accurate else np.float32
+        out = np.zeros(V.shape, dtype=dtype)
+        wide = np.empty((min(_WIDE_ROWS, n), n), dtype=dtype)
         for r0 in range(0, n, _WIDE_ROWS):
             r1 = min(r0 + _WIDE_ROWS, n)
             U, seg = wide[: r1 - r0, : n - r0], slice(self.offsets[r0], self.offsets[r1])
-            flat = self.lo[seg] * self.unit + self.hi[seg]
+            flat = self.lo[seg] * self.unit + self.hi[seg] if accurate else self.hi[seg]
             for k in range(r1 - r0):
                 U[k, :k] = 0.0
                 U[k, k:] = flat[
@@ -145,7 +157,7 @@ class KernelTiles:
                 ]
             out[r0:r1] += U @ V[r0:] - np.diagonal(U)[:, None] * V[r0:r1]
             out[r0:] += U.T @ V[r0:r1]
-        return out
+        return out.astype(np.float64, copy=False)
 
     def _fresh(self, V: np.ndarray) -> np.ndarray:
         """K @ V with every float64 tile recomputed (``store=False``)."""
@@ -170,6 +182,8 @@ class KernelTiles:
             out = self._fresh(V)
         elif accurate:
             out = self._accurate(np.asarray(V, dtype=np.float64))
-        else:
+        elif V.shape[1] <= _SSPMV_COLUMNS:
             out = self._fast(np.asarray(V, dtype=np.float32))
+        else:
+            out = self._unpacked(np.asarray(V, dtype=np.float32), accurate=False)
         return out[:, 0] if squeeze else out
