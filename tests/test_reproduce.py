@@ -148,3 +148,18 @@ def test_shipped_smoke_size_runs_end_to_end_from_the_cli(tmp_path, capsys):
     assert fractions.map(lambda v: isinstance(v, list) and len(v) == 4).all()
     page = (out / "index.html").read_text()
     assert "Smoke size." in page and (out / "separation.png").is_file()
+
+
+def test_claims_do_not_depend_on_the_order_the_store_returns_rows(tmp_path, monkeypatch):
+    """The store returns cells in completion order, which changes between runs; the bootstrap
+    intervals must not (they once differed in the second digit for bit-identical records)."""
+    import featlearn.runtime as runtime
+
+    _run(tmp_path, true=True)
+    store = tmp_path / "store.db"
+    want = evaluate_claims(store).to_dict()
+    original = runtime.results_frame
+    monkeypatch.setattr(
+        runtime, "results_frame", lambda *a, **k: original(*a, **k).sample(frac=1, random_state=3)
+    )
+    assert evaluate_claims(store).to_dict() == want

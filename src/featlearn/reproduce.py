@@ -61,16 +61,25 @@ class ClaimReport:
         return jsonable(asdict(self))
 
 
+def _in_cell_order(frame):
+    """``frame`` sorted by cell hash and replicate, whatever order the cells finished in."""
+    if not len(frame):
+        return frame
+    return frame.sort_values(["hash", "replicate"], kind="stable").reset_index(drop=True)
+
+
 def evaluate_claims(store: str | Path) -> ClaimReport:
     """Read the separation, threshold and transfer claims off the records in ``store``."""
     from featlearn.runtime import results_frame
 
     report = ClaimReport()
-    fits = results_frame(store, experiment="fit")
+    # rows in a fixed order (the store returns them in completion order, which the bootstrap
+    # resamples by position: the same records gave intervals differing in the second digit)
+    fits = _in_cell_order(results_frame(store, experiment="fit"))
     if len(fits):
         separation_claims(fits, report)
         threshold_claims(fits, report)
-    transfer = results_frame(store, experiment="transfer")
+    transfer = _in_cell_order(results_frame(store, experiment="transfer"))
     if len(transfer):
         transfer_claims(transfer, report)
     return report
