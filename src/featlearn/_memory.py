@@ -51,12 +51,14 @@ def tile_workspace(n: int, tile: int = TILE) -> int:
 
 
 def pcg_memory(n: int, rank: int, L: int, *, store: bool) -> int:
-    """Peak bytes of ``pcg_ridge``: the float64 RPCholesky factor while it is built, or the stored
-    tiles (``store``), plus the preconditioner's factor, the CG vectors and one kernel block."""
-    building = 8 * n * PCG_PIVOTS + 8 * rank * rank * 2  # a block of columns, F^T F and W
+    """Peak bytes of ``pcg_ridge``: a block of kernel columns and F^T F while the preconditioner
+    is built, or the stored tiles (``store``), plus the preconditioner (F and at most two
+    rank x rank matrices: Cholesky factors or W), the CG vectors and one kernel block."""
+    building = 8 * n * PCG_PIVOTS + 8 * rank * rank  # a block of columns, F^T F
     held = (tiles_memory(n) if store else 0) + tile_workspace(n)  # tiles + one being made
     vectors = PCG_VECTORS * 8 * n * L
-    return max(building, held) + 8 * n * rank + vectors + DEFAULT_BLOCK_BYTES
+    preconditioner = 8 * n * rank + 8 * rank * rank * 2
+    return max(building, held) + preconditioner + vectors + DEFAULT_BLOCK_BYTES
 
 
 def nystrom_memory(M: int, L: int, itemsize: int = 8) -> int:

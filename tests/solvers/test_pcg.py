@@ -68,23 +68,35 @@ def test_woodbury_preconditioner_is_the_inverse_of_p():
         np.testing.assert_allclose(got[:, l], want, rtol=1e-8, atol=1e-10 * np.abs(want).max())
 
 
-def test_woodbury_preconditioner_falls_back_to_eigh_when_cholesky_fails(monkeypatch):
-    """Each shift's (s I + F^T F) is Cholesky-factored; should that fail (s below round-off of
-    |F^T F|), the shift is served by F^T F's eigendecomposition: same P^{-1} R."""
+def test_woodbury_preconditioner_by_cholesky_equals_the_eigendecomposition(monkeypatch):
+    """Up to two shifts named at construction are served by Cholesky factors of (s I + F^T F),
+    more (or unnamed ones) by F^T F's eigendecomposition, and a failed Cholesky falls back to it:
+    the same P^{-1} R every way, and that of a dense solve."""
     import scipy.linalg
 
     K = _rbf(120)
     F = rpcholesky(lambda S: K[:, S], np.diag(K), rank=30, key=jax.random.key(0)).factor
     R = np.random.default_rng(1).standard_normal((len(K), 2))
-    mus = np.array([1e-6, 1e-2])
-    want = LowRankPreconditioner(F, rho=0.01)(R, mus)
+    mus, rho = np.array([1e-6, 1e-2]), 0.01
+    by_cholesky = LowRankPreconditioner(F, rho=rho, mus=mus)
+    assert len(by_cholesky._factors) == 2 and by_cholesky._eigh is None
+    got = by_cholesky(R, mus)
+    want = LowRankPreconditioner(F, rho=rho)(R, mus)  # no shifts named: eigendecomposition
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12 * np.abs(want).max())
+    for l, mu in enumerate(mus):
+        dense = np.linalg.solve(F @ F.T + (mu + rho) * np.eye(len(K)), R[:, l])
+        np.testing.assert_allclose(got[:, l], dense, rtol=1e-8, atol=1e-10 * np.abs(dense).max())
+    # a shift not named at construction still works (through the eigendecomposition)
+    other = LowRankPreconditioner(F, rho=rho)(R[:, :1], [0.5])
+    np.testing.assert_allclose(by_cholesky(R[:, :1], [0.5]), other, rtol=1e-9)
 
     def fail(*args, **kwargs):
         raise np.linalg.LinAlgError("not positive definite")
 
     monkeypatch.setattr(scipy.linalg, "cho_factor", fail)
-    got = LowRankPreconditioner(F, rho=0.01)(R, mus)
-    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12 * np.abs(want).max())
+    fallback = LowRankPreconditioner(F, rho=rho, mus=mus)
+    assert fallback._factors == {} and fallback._eigh is not None
+    np.testing.assert_allclose(fallback(R, mus), want, rtol=1e-9, atol=1e-12 * np.abs(want).max())
 
 
 @pytest.mark.parametrize("store", [True, False])

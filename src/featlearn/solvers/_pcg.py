@@ -76,7 +76,9 @@ class PCGSolution:
     stored: bool  # whether K's tiles were kept in memory
 
 
-def _factor(kernel: Kernel, X, rank: int | None, key) -> tuple[LowRankPreconditioner, int]:
+def _factor(
+    kernel: Kernel, X, rank: int | None, key, mus=None
+) -> tuple[LowRankPreconditioner, int]:
     X = jnp.asarray(X, dtype=jnp.float64)
     n = X.shape[0]
     fac = rpcholesky(
@@ -87,7 +89,7 @@ def _factor(kernel: Kernel, X, rank: int | None, key) -> tuple[LowRankPreconditi
         block=_PIVOTS,
         stall=None if rank is not None else STALL,
     )
-    return LowRankPreconditioner(fac.factor, rho=fac.trace_error / n), fac.rank
+    return LowRankPreconditioner(fac.factor, rho=fac.trace_error / n, mus=mus), fac.rank
 
 
 def _round_rtol(res: np.ndarray, rtol: float, inner_rtol: float) -> float:
@@ -233,7 +235,7 @@ def pcg_ridge(
         raise NumericalError("pcg: X or y holds NaN or inf")
     n = X.shape[0]
     report("pcg: preconditioner", 0, 1)
-    pre, got_rank = _factor(kernel, X, rank, key)
+    pre, got_rank = _factor(kernel, X, rank, key, mus=n * lambdas)
     report("pcg: kernel tiles", 0, 1)
     op = KernelTiles(kernel, X, store=store)
     report("pcg: kernel tiles", 1, 1)

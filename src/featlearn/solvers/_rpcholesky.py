@@ -10,13 +10,13 @@ entries, O(n rank^2) flops. K - F F^T is a Schur complement, hence PSD, and tr(K
 
 Preconditioner (Diaz, Epperly, Frangella, Tropp and Webber, "Robust, randomized preconditioning
 for kernel ridge regression", 2023): P = F F^T + (mu + rho) I for the system K + mu I, applied by
-the Woodbury identity through the Cholesky factor of the small SPD matrix (s I + F^T F):
+the Woodbury identity through the small SPD matrix (s I + F^T F):
 
-    P^{-1} r = (r - F (s I + F^T F)^{-1} F^T r) / s,   s = mu + rho.
+    P^{-1} r = (r - F (s I + F^T F)^{-1} F^T r) / s,   s = mu + rho,
 
-F^T F does not depend on mu: it is formed once, and each shift of a grid costs one rank x rank
-Cholesky (rank^3 / 3 flops: 0.1 s at rank 2048, where the eigendecomposition that served every
-shift at once cost 1.8 s; measured n = 2e4). rho = tr(K - F F^T) / n,
+by its Cholesky factor for one or two shifts (0.15 s at rank 2048), or for a grid by the
+eigendecomposition F^T F = W Lam W^T (1.8 s once), which serves every shift; F does not depend
+on mu, so one factor serves every lam. rho = tr(K - F F^T) / n,
 the mean residual diagonal, stands in for the part of K that F misses (as Frangella, Tropp and
 Udell's Nyström preconditioner uses the smallest kept eigenvalue): K + mu I <= (1 + |E|/(mu+rho))P
 and K + mu I >= mu/(mu+rho) P give the same condition bound 1 + |E|/mu as rho = 0, and for the
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import jax
 import numpy as np
@@ -138,39 +139,55 @@ def rpcholesky(
 class LowRankPreconditioner:
     """P_l = F F^T + s_l I, s_l = mu_l + rho, applied to column l by Woodbury:
 
-        P^{-1} R = (R - F (s I + F^T F)^{-1} F^T R) / s,
+        P^{-1} R = (R - F (s I + F^T F)^{-1} F^T R) / s.
 
-    with the Cholesky factor of (s I + F^T F) (rank x rank, SPD for any s > 0) computed once per
-    distinct shift and kept. Float64 throughout: R - F (...) F^T R cancels to the part of R
-    outside range(F), which is divided by s, so a float32 F would leave an error of 6e-8 |R| / s,
-    larger than the answer once s is below 1e-7 of K's scale. Should a Cholesky fail (s below
-    round-off of |F^T F|), that shift uses the eigendecomposition of F^T F instead.
+    The rank x rank solve comes from a Cholesky factor of (s I + F^T F) for each of the shifts
+    ``mus`` named at construction when they are at most ``CHOLESKY_SHIFTS`` (one factor costs
+    rank^3 / 3 flops: 0.15 s at rank 2048, against 1.8 s for the eigendecomposition), and
+    otherwise from the eigendecomposition F^T F = W Lam W^T, which serves every shift from one
+    rank x rank matrix (memory: at most two rank x rank matrices are kept either way). A shift
+    not named, or whose Cholesky fails (s below round-off of |F^T F|), uses the
+    eigendecomposition. Float64 throughout: R - F (...) F^T R cancels to the part of R outside
+    range(F), which is divided by s, so a float32 F would leave an error of 6e-8 |R| / s,
+    larger than the answer once s is below 1e-7 of K's scale.
     """
 
-    def __init__(self, factor: np.ndarray, *, rho: float = 0.0) -> None:
-        self.F = np.asarray(factor, dtype=np.float64)
-        self.gram = self.F.T @ self.F
-        self.rho = check_real("rho", rho, minimum=0.0)
-        self._solvers: dict[float, Callable[[np.ndarray], np.ndarray]] = {}
-        self._eigh = None
+    CHOLESKY_SHIFTS = 2
 
-    def _solver(self, shift: float) -> Callable[[np.ndarray], np.ndarray]:
-        """v -> (shift I + F^T F)^{-1} v."""
-        if shift not in self._solvers:
-            S = self.gram.copy()
-            S[np.diag_indices_from(S)] += shift
-            try:
-                factor = scipy.linalg.cho_factor(S, lower=True, check_finite=False)
-                self._solvers[shift] = lambda v, f=factor: scipy.linalg.cho_solve(
-                    f, v, check_finite=False
-                )
-            except np.linalg.LinAlgError:
-                if self._eigh is None:
-                    lam, W = np.linalg.eigh(self.gram)
-                    self._eigh = (np.clip(lam, 0.0, None), W)
-                lam, W = self._eigh
-                self._solvers[shift] = lambda v: W @ ((W.T @ v) / (lam + shift)[:, None])
-        return self._solvers[shift]
+    def __init__(self, factor: np.ndarray, *, rho: float = 0.0, mus=None) -> None:
+        self.F = np.asarray(factor, dtype=np.float64)
+        self.rho = check_real("rho", rho, minimum=0.0)
+        self._factors: dict[float, Any] = {}
+        self._eigh: tuple[np.ndarray, np.ndarray] | None = None
+        shifts = [] if mus is None else sorted({float(m) + self.rho for m in np.atleast_1d(mus)})
+        gram = self.F.T @ self.F
+        if 0 < len(shifts) <= self.CHOLESKY_SHIFTS:
+            for s in shifts:
+                try:
+                    S = gram.copy()
+                    S[np.diag_indices_from(S)] += s
+                    self._factors[s] = scipy.linalg.cho_factor(
+                        S, lower=True, overwrite_a=True, check_finite=False
+                    )
+                except np.linalg.LinAlgError:
+                    self._factors.clear()
+                    break
+        if not self._factors:
+            self._eigh = self._eigendecomposition(gram)
+
+    @staticmethod
+    def _eigendecomposition(gram: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        lam, W = np.linalg.eigh(gram)
+        return np.clip(lam, 0.0, None), W
+
+    def _solve(self, T: np.ndarray, s: float) -> np.ndarray:
+        """(s I + F^T F)^{-1} T for one shift s, T (rank, 1)."""
+        if s in self._factors:
+            return scipy.linalg.cho_solve(self._factors[s], T, check_finite=False)
+        if self._eigh is None:  # a shift not named at construction: F^T F again, once
+            self._eigh = self._eigendecomposition(self.F.T @ self.F)
+        lam, W = self._eigh
+        return W @ ((W.T @ T) / (lam + s)[:, None])
 
     def __call__(self, R: np.ndarray, mus) -> np.ndarray:
         """P^{-1} R for R (n, L), one shift mu_l per column (mus (L,))."""
@@ -179,5 +196,5 @@ class LowRankPreconditioner:
             raise ConfigError(f"preconditioner shift mu + rho must be > 0; got {shift.min():g}")
         T = self.F.T @ R  # (rank, L)
         for col, s in enumerate(shift.tolist()):
-            T[:, col : col + 1] = self._solver(s)(T[:, col : col + 1])
+            T[:, col : col + 1] = self._solve(T[:, col : col + 1], s)
         return (R - self.F @ T) / shift

@@ -39,10 +39,10 @@ __all__ = ["ArrayStream", "DataStream", "Stream", "pad_rows", "padded_rows", "pi
     compiler_options=RANDOM_COMPILE,
 )
 def _draw_block(key, index, U, noise, *, block, d, dtype, head, sphere=False):
-    """The whole block of ``block`` rows drawn from ``fold_in(key, index)``: one compiled program per (block, d,
-    dtype, target), whatever pieces the stream then cuts from it (compiling one program per piece
-    size cost seconds each on small fits). ``sphere``: rows projected onto the sphere of radius
-    sqrt(d)."""
+    """The whole block of ``block`` rows drawn from ``fold_in(key, index)``: one compiled program
+    per (block, d, dtype, target), whatever the stream then cuts from it (compiling one program
+    per piece size cost seconds each on small fits). ``sphere``: rows projected onto the sphere
+    of radius sqrt(d)."""
     kx, ke = jax.random.split(jax.random.fold_in(key, index))
     X = jax.random.normal(kx, (block, d), dtype=dtype)
     if sphere:
