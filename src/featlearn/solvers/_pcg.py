@@ -70,7 +70,7 @@ class PCGSolution:
     y_mean: float
     residuals: np.ndarray  # (L,) final |b - (K + n lam I) alpha| / |b|, float64, stored K
     converged: bool
-    iterations: int  # inner CG steps over all refinement rounds
+    iterations: int  # inner CG steps over all refinement rounds (with a grid's warm-start products)
     refinements: int  # float64 residual passes
     rank: int  # preconditioner rank
     stored: bool  # whether K's tiles were kept in memory
