@@ -22,25 +22,22 @@ import time
 from pathlib import Path
 
 COMMAND = [
-    "fit", "--learner", "layerwise", "--target", "single-he2", "--d", "100", "--n", "10000",
-    "--width", "1000", "--noise", "1", "--json",
+    "--learner", "layerwise", "--target", "single-he2", "--d", "100", "--n", "10000",
+    "--width", "1000", "--noise", "1",
 ]  # fmt: skip
 
 
-def _run(cache: str, seed: int) -> tuple[float, dict]:
-    cmd = [
-        sys.executable,
-        "-m",
-        "featlearn.cli",
-        "--cache-dir",
-        cache,
-        *COMMAND,
-        "--seed",
-        str(seed),
-    ]
+def run_fit(args: list[str], cache: str, env: dict[str, str] | None = None) -> tuple[float, dict]:
+    """``featlearn fit <args> --json`` as a fresh process with compilation cache ``cache``:
+    (whole-process seconds, the printed record). Also used by ``benchmarks/threads.py``."""
+    cmd = [sys.executable, "-m", "featlearn.cli", "--cache-dir", cache, "fit", *args, "--json"]
     start = time.perf_counter()
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env).stdout
     return time.perf_counter() - start, json.loads(out)
+
+
+def _run(cache: str, seed: int) -> tuple[float, dict]:
+    return run_fit([*COMMAND, "--seed", str(seed)], cache)
 
 
 def main() -> None:

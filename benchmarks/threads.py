@@ -14,12 +14,11 @@ Usage: python benchmarks/threads.py [--runs 3] [--threads 1,2]
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
+
+from cli_fit import run_fit  # the same fresh-process fit (benchmarks/ is on sys.path when run)
 
 WORKLOADS = {
     "layerwise d=100 n=1e4 m=1000": [
@@ -41,9 +40,7 @@ def _fit(args: list[str], threads: int, cache: str) -> float:
     env = dict(os.environ)
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         env[name] = str(threads)
-    cmd = [sys.executable, "-m", "featlearn.cli", "--cache-dir", cache, "fit", *args, "--json"]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env).stdout
-    return float(json.loads(out)["seconds"])
+    return float(run_fit(args, cache, env)[1]["seconds"])
 
 
 def main() -> None:

@@ -195,7 +195,7 @@ def split_validation(stream: Stream, validation, fraction: float):
     if validation is not None:
         return stream, validation
     n_train, _ = holdout_sizes(stream.n, fraction)
-    return _first_rows(stream, n_train), _rows_from(stream, n_train)
+    return _first_rows(stream, n_train), stream.materialize(n_train)
 
 
 def _first_rows(stream: Stream, n: int) -> Stream:
@@ -205,17 +205,3 @@ def _first_rows(stream: Stream, n: int) -> Stream:
         return dataclasses.replace(stream, n=n)
     X, y = stream.materialize()
     return ArrayStream(np.asarray(X)[:n], np.asarray(y)[:n], block=stream.block)
-
-
-def _rows_from(stream: Stream, start: int) -> tuple[jax.Array, jax.Array]:
-    """Rows start, start + 1, ... of the stream, materialised (one pass, bounded memory, joined
-    on the host)."""
-    Xs, ys, seen = [], [], 0
-    for X, y, w in stream.masked():
-        valid = int(np.asarray(w).sum())
-        lo = max(start - seen, 0)
-        if lo < valid:
-            Xs.append(np.asarray(X)[lo:valid])
-            ys.append(np.asarray(y)[lo:valid])
-        seen += valid
-    return _device(np.concatenate(Xs)), _device(np.concatenate(ys))

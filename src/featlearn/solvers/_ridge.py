@@ -136,9 +136,11 @@ def select_lambda(
     lambdas = np.atleast_1d(np.asarray(lambdas, dtype=np.float64))
     # Phi_val a(lam) for every lam at once: (n_val, m) @ (m, L), L GEMV-sized columns instead of
     # rotating Phi_val into the eigenbasis (an n_val x m x m product).
-    preds = np.asarray(Phi_val, dtype=np.float64) @ path.coefs(lambdas, **gd)  # (n_val, L)
-    best, mse = best_on_validation(preds, y_val, step="ridge")
-    return float(lambdas[best]), path.coefs(lambdas[best : best + 1], **gd)[:, 0], mse
+    coefs = path.coefs(lambdas, **gd)  # (m, L)
+    best, mse = best_on_validation(
+        np.asarray(Phi_val, dtype=np.float64) @ coefs, y_val, step="ridge"
+    )
+    return float(lambdas[best]), coefs[:, best], mse
 
 
 def best_on_validation(preds, y_val, *, step: str) -> tuple[int, np.ndarray]:

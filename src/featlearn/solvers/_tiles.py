@@ -132,10 +132,6 @@ class KernelTiles:
             out[:, col] = scipy.linalg.blas.sspmv(self.n, 1.0, self.hi, V[:, col], lower=1)
         return out
 
-    def _accurate(self, V: np.ndarray) -> np.ndarray:
-        """(hi + unit lo) @ V in float64 (``_unpacked``, the rows widened)."""
-        return self._unpacked(V, accurate=True)
-
     def _unpacked(self, V: np.ndarray, *, accurate: bool) -> np.ndarray:
         """K V by GEMMs over ``_WIDE_ROWS`` packed rows at a time unpacked into U (their upper
         part, zero left of the diagonal): U V and, through U^T, its mirror (the diagonal, counted
@@ -181,7 +177,7 @@ class KernelTiles:
         if not self.stored:
             out = self._fresh(V)
         elif accurate:
-            out = self._accurate(np.asarray(V, dtype=np.float64))
+            out = self._unpacked(np.asarray(V, dtype=np.float64), accurate=True)
         elif V.shape[1] <= _SSPMV_COLUMNS:
             out = self._fast(np.asarray(V, dtype=np.float32))
         else:

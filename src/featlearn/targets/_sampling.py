@@ -123,13 +123,17 @@ class Stream:
         and 0 on the padding (whose X and y are finite but carry no meaning)."""
         raise NotImplementedError
 
-    def materialize(self) -> tuple[jnp.ndarray, jnp.ndarray]:
-        """All n rows as two arrays, joined on the host (no compiled program per shape)."""
-        Xs, ys = [], []
+    def materialize(self, start: int = 0) -> tuple[jnp.ndarray, jnp.ndarray]:
+        """Rows start, start + 1, ... (all n by default) as two arrays, joined on the host (no
+        compiled program per shape); rows before ``start`` are walked but not kept."""
+        Xs, ys, seen = [], [], 0
         for X, y, w in self.masked():
             valid = int(np.asarray(w).sum())
-            Xs.append(np.asarray(X)[:valid])
-            ys.append(np.asarray(y)[:valid])
+            lo = max(start - seen, 0)
+            if lo < valid:
+                Xs.append(np.asarray(X)[lo:valid])
+                ys.append(np.asarray(y)[lo:valid])
+            seen += valid
         return jax.device_put(np.concatenate(Xs)), jax.device_put(np.concatenate(ys))
 
 
