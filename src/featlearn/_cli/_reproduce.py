@@ -21,7 +21,7 @@ def reproduce(
     scale: Annotated[
         str,
         typer.Option(
-            help="small (about 6 min on 2 cores), large (far longer, not timed here; use --dask), or smoke (about 1.5 min: checks the pipeline, shows no claim)."
+            help="small (about 5 min on 2 cores), large (far longer, not timed here; use --dask), or smoke (about 1.5 min: checks the pipeline, shows no claim)."
         ),
     ] = "small",
     store: Annotated[
