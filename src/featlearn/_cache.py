@@ -21,10 +21,17 @@ import os
 import sys
 from pathlib import Path
 
-__all__ = ["cache_dir", "configure_compilation_cache"]
+__all__ = ["cache_dir", "configure_compilation_cache", "executables_dir"]
 
 ENV = "FEATLEARN_CACHE_DIR"
 _OFF = ("off", "0", "none", "false", "")
+_executables: Path | None = None  # where featlearn._jax.jit keeps executables; None: it does not
+
+
+def executables_dir() -> Path | None:
+    """The folder of featlearn's executable cache (``featlearn._jax.jit``): ``executables`` in the
+    compilation cache folder once ``configure_compilation_cache`` turned caching on, else None."""
+    return _executables
 
 
 def cache_dir(explicit: str | os.PathLike | None = None) -> Path | None:
@@ -41,6 +48,8 @@ def configure_compilation_cache(explicit: str | os.PathLike | None = None) -> Pa
     """Turn JAX's persistent compilation cache on at ``cache_dir(explicit)`` (every program, however
     quick to compile, since featlearn's are many and small). Returns the folder, or None when the
     cache is disabled or the folder cannot be created (then JAX simply compiles as usual)."""
+    global _executables
+    _executables = None
     path = cache_dir(explicit)
     if path is None:
         return None
@@ -48,6 +57,7 @@ def configure_compilation_cache(explicit: str | os.PathLike | None = None) -> Pa
         path.mkdir(parents=True, exist_ok=True)
     except OSError:
         return None
+    _executables = path / "executables"
     options = {
         "jax_compilation_cache_dir": str(path),
         "jax_persistent_cache_min_compile_time_secs": 0.0,

@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 
+from featlearn._cli._common import NOTHING_TO_FINALISE
 from featlearn._cli._fit import fit, learners, targets
 from featlearn._cli._reproduce import reproduce
 from featlearn._cli._sweep import export, report, store_check, store_repair, sweep
@@ -91,6 +92,9 @@ def main(argv: list[str] | None = None) -> None:
     1: the machine failed (disk full, a store that cannot be written) or an unexpected error
     (``FEATLEARN_TRACEBACK=1`` shows its traceback); 128 + N: stopped by signal N (SIGINT,
     SIGTERM, SIGHUP), after keeping every cell already stored.
+
+    Run as the program (``argv`` None), a command that holds nothing to finalise (``fit``) ends
+    the process as soon as its output is flushed.
     """
     from featlearn.runtime import Interrupted, SweepInterrupted, handle_signals
 
@@ -115,6 +119,10 @@ def main(argv: list[str] | None = None) -> None:
         _unexpected(exc)
     if isinstance(code, int) and code:  # typer.Exit(n) returns n when not standalone
         raise SystemExit(code)
+    if argv is None and NOTHING_TO_FINALISE["set"]:  # the program, not a caller's main([...])
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 def _unexpected(exc: Exception) -> None:
@@ -136,4 +144,4 @@ def _unexpected(exc: Exception) -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    main(sys.argv[1:])
+    main()

@@ -10,7 +10,7 @@ from typing import IO, Annotated
 
 import typer
 
-from featlearn._cli._common import emit, parse_option
+from featlearn._cli._common import NOTHING_TO_FINALISE, emit, parse_option
 
 
 def fit(
@@ -88,6 +88,7 @@ def fit(
             *(f"  warning: {w}" for w in record["warnings"]),
         ],
     )
+    NOTHING_TO_FINALISE["set"] = True
 
 
 @contextlib.contextmanager

@@ -7,6 +7,7 @@ from typing import Any
 
 import jax
 
+from featlearn import _keys
 from featlearn._configs import FitConfig, fit_sizes, validate_fit_config, validate_model
 from featlearn.metrics import alignment, degree_energies, excess_risk, principal_angles
 from featlearn.targets import make_target
@@ -20,11 +21,10 @@ _KEY_NAMES = ("target", "train", "val", "test", "learner")
 def fit_keys(seed: int, *, d: int | None = None) -> dict[str, jax.Array]:
     """Independent keys for each random part of a fit, all derived from one integer seed
     (and from d when given: ``pair_seed`` cells share keys across n and learners, not across d)."""
-    key = jax.random.key(seed)
+    key = _keys.key(seed)
     if d is not None:
-        key = jax.random.fold_in(key, d)
-    keys = jax.random.split(key, len(_KEY_NAMES))
-    return dict(zip(_KEY_NAMES, keys, strict=True))
+        key = _keys.fold_in(key, d)
+    return dict(zip(_KEY_NAMES, _keys.split(key, len(_KEY_NAMES)), strict=True))
 
 
 def run_fit(config: FitConfig | dict[str, Any], *, seed: int = 0) -> dict[str, Any]:
@@ -90,7 +90,7 @@ def fit_cell(
         report = degree_energies(
             learner.predict,
             target,
-            key=jax.random.fold_in(keys["test"], 1),
+            key=_keys.fold_in(keys["test"], 1),
             n_test=config.n_test,
             dtype=dtype,
         )

@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from featlearn import _keys
 from featlearn._configs import TransferConfig, validate_transfer_config
 from featlearn.learners import Learner
 from featlearn.metrics import alignment, excess_risk, principal_angles
@@ -31,7 +32,7 @@ def transfer_keys(seed: int) -> dict[str, jax.Array]:
     """Independent keys for each random part of a transfer cell, derived from one seed."""
     names = ("target", "source_train", "source_val", "target_train", "target_val", "test")
     names += ("source_learner", "baseline")
-    keys = jax.random.split(jax.random.key(seed), len(names))
+    keys = _keys.split(_keys.key(seed), len(names))
     return dict(zip(names, keys, strict=True))
 
 

@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from featlearn import _keys
 from featlearn._configs import FullTrainingConfig
 from featlearn._errors import NumericalError
 from featlearn._fit_progress import report
@@ -88,7 +89,7 @@ class FullTrainingLearner(_NetworkLearner):
     def fit_stream(self, stream: Stream, *, key: jax.Array, validation=None) -> FullTrainingLearner:
         cfg, dtype = self.config, DTYPES[self.config.dtype]
         _check_stream(stream, dtype)
-        k_init, k_train = jax.random.split(key)
+        k_init, k_train = _keys.split(key)
         train, (X_val, y_val) = split_validation(stream, validation, cfg.val_fraction)
         act = get_activation(cfg.activation)
         alpha, beta = linear_part(train, enabled=cfg.preprocess)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import jax
 import numpy as np
 
 from featlearn._configs import LayerwiseConfig
+from featlearn._jax import RANDOM_COMPILE, jit
 from featlearn.learners._base import DTYPES, register
 from featlearn.learners._network import _check_stream, _NetworkLearner, normalised_eta
 from featlearn.learners._steps import (
@@ -18,6 +21,14 @@ from featlearn.networks import get_activation, init_symmetric
 from featlearn.targets import Stream
 
 __all__ = ["LayerwiseConfig", "LayerwiseLearner"]
+
+
+@partial(jit, static_argnames=("width", "d", "dtype"), compiler_options=RANDOM_COMPILE)
+def _init(key, *, width, d, dtype):
+    """The symmetric initialisation from the first of ``split(key)`` and the second key (for the
+    biases), in one compiled program."""
+    k_init, k_bias = jax.random.split(key)
+    return init_symmetric(width, d, key=k_init, dtype=dtype), k_bias
 
 
 @register("layerwise")
@@ -34,12 +45,11 @@ class LayerwiseLearner(_NetworkLearner):
     def fit_stream(self, stream: Stream, *, key: jax.Array, validation=None) -> LayerwiseLearner:
         cfg, dtype = self.config, DTYPES[self.config.dtype]
         _check_stream(stream, dtype)
-        k_init, k_bias = jax.random.split(key)
+        params, k_bias = _init(key, width=cfg.width, d=stream.d, dtype=np.dtype(dtype))
         train, validation = split_validation(stream, validation, cfg.val_fraction)
         step_data, head_data = train.split(train.n // 2) if cfg.split else (train, train)
         act = get_activation(cfg.activation)
         alpha, beta = linear_part(train, enabled=cfg.preprocess)
-        params = init_symmetric(cfg.width, stream.d, key=k_init, dtype=dtype)
         W, eta1 = self._first_layer_step(params, step_data, alpha, beta, act)
         b = self._biases(params.b, k_bias)
         a, lam, edge = ridge_head(W, b, act, head_data, alpha, beta, validation, cfg.head_options())

@@ -13,9 +13,17 @@ import numpy as np
 
 from featlearn._configs import HeadOptions, holdout_sizes
 from featlearn._errors import ConfigError, NumericalError
+from featlearn._jax import jit
 from featlearn.networks import Activation
 from featlearn.solvers import RidgePath, lambda_grid, select_lambda
-from featlearn.targets import ArrayStream, DataStream, Stream, pad_rows, padded_rows
+from featlearn.targets import (
+    ArrayStream,
+    DataStream,
+    Stream,
+    masked_blocks,
+    pad_rows,
+    padded_rows,
+)
 
 __all__ = [
     "HeadOptions",
@@ -34,7 +42,7 @@ def _require_finite(step: str, *arrays) -> None:
             raise NumericalError(f"{step}: result holds NaN or inf")
 
 
-@jax.jit
+@jit
 def _moments_block(s0, s1, X, y, w):
     """s0 += sum w y, s1 += sum w y x, in float64 (one program per block shape)."""
     wy = (w * y).astype(jnp.float64)
@@ -42,15 +50,39 @@ def _moments_block(s0, s1, X, y, w):
 
 
 def linear_part(stream: Stream, *, enabled: bool = True) -> tuple[float, np.ndarray]:
-    """Step 1: alpha = mean(y), beta = mean(y x), in one pass (zeros when disabled)."""
+    """Step 1: alpha = mean(y), beta = mean(y x), in one pass (zeros when disabled). On a CPU the
+    sums are NumPy's (float64 GEMVs on the drawn blocks, no program to compile); elsewhere they
+    stay on the device."""
     if not enabled:
         return 0.0, np.zeros(stream.d)
-    s0, s1 = _device(np.float64(0.0)), _device(np.zeros(stream.d))
-    for X, y, w in stream.masked():
-        s0, s1 = _moments_block(s0, s1, X, y, w)
+    if _on_host(stream):
+        s0, s1 = 0.0, np.zeros(stream.d)
+        for X, y, w in stream.masked():
+            wy = np.asarray(w, np.float64) * np.asarray(y, np.float64)
+            s0, s1 = s0 + wy.sum(), s1 + wy @ np.asarray(X, np.float64)
+    else:
+        s0, s1 = _device(np.float64(0.0)), _device(np.zeros(stream.d))
+        for X, y, w in stream.masked():
+            s0, s1 = _moments_block(s0, s1, X, y, w)
     alpha, beta = float(s0) / stream.n, np.asarray(s1) / stream.n
     _require_finite("preprocessing (alpha, beta)", alpha, beta)
     return alpha, beta
+
+
+# None: host BLAS where the arrays live on a CPU (see ``_on_host``); tests set True or False to
+# run either path on any machine.
+HOST_BLAS: bool | None = None
+
+
+def _on_host(x: Stream | jax.Array) -> bool:
+    """Whether a step's products run in NumPy on the host: where JAX's arrays live on the CPU
+    (XLA:CPU's dot runs at half the rate of the BLAS NumPy links, and a NumPy sum compiles
+    nothing; measured, benchmarks/RESULTS.md), unless ``HOST_BLAS`` says otherwise."""
+    if HOST_BLAS is not None:
+        return HOST_BLAS
+    if isinstance(x, Stream):
+        return jax.default_backend() == "cpu"
+    return next(iter(x.devices())).platform == "cpu"
 
 
 def _device(a) -> jax.Array:
@@ -59,7 +91,7 @@ def _device(a) -> jax.Array:
     return jax.device_put(np.asarray(a))
 
 
-@partial(jax.jit, static_argnames=("act", "f_is_zero"))
+@partial(jit, static_argnames=("act", "f_is_zero"))
 def _grad_block(GT, W, b, a, X, y, w, alpha, beta, act, f_is_zero):
     """GT += (X * res)^T sigma'(X W^T + b) over the block's rows of weight w, res = y - alpha -
     beta.x - f(x): the transposed gradient sum, (d, m). Scaling the (rows, d) factor by the
@@ -103,18 +135,42 @@ def lambda_edge(lam: float, lambdas) -> str | None:
     return "high" if lam >= grid.max() else None
 
 
-@partial(jax.jit, static_argnames=("act",))
 def _features_and_residual(W, b, X, y, alpha, beta, act):
     return act.fn(X @ W.T + b), y - alpha - X @ beta
 
 
-@partial(jax.jit, static_argnames=("act",))
+@partial(jit, static_argnames=("act",))
 def _head_gram_block(A, c, W, b, X, y, w, alpha, beta, act):
     """A += Phi^T Phi, c += Phi^T r over the block's rows of weight w (w in {0, 1}, so zeroing
     the padded rows of Phi and r removes them from both sums)."""
-    Phi, r = _features_and_residual(W, b, X, y, alpha, beta, act)
-    Phi, r = Phi * w[:, None], r * w
+    Phi, r = _masked_features(W, b, X, y, w, alpha, beta, act)
     return A + Phi.T @ Phi, c + Phi.T @ r
+
+
+@partial(jit, static_argnames=("act",))
+def _masked_features(W, b, X, y, w, alpha, beta, act):
+    """The block's features and residuals with its padded rows (w = 0) zeroed."""
+    Phi, r = _features_and_residual(W, b, X, y, alpha, beta, act)
+    return Phi * w[:, None], r * w
+
+
+def _head_gram(W, b, act, stream: Stream, alpha_j, beta_j, dtype) -> tuple[np.ndarray, np.ndarray]:
+    """(Phi^T Phi, Phi^T r) summed over the stream's blocks, in ``dtype``. On a CPU the features
+    come from XLA and the products from NumPy's BLAS: ``Phi.T @ Phi`` is a SYRK there, 2.1x as
+    fast as XLA:CPU's dot for a 4096 x 1000 block on 2 cores (0.05 s against 0.10 s, measured);
+    elsewhere the whole sum is one device program per block."""
+    m = W.shape[0]
+    if not _on_host(W):
+        A, c = _device(np.zeros((m, m), dtype)), _device(np.zeros(m, dtype))
+        for X, y, w in stream.masked():
+            A, c = _head_gram_block(A, c, W, b, X, y, w, alpha_j, beta_j, act)
+        return np.asarray(A), np.asarray(c)
+    A, c = np.zeros((m, m), dtype), np.zeros(m, dtype)
+    for X, y, w in stream.masked():
+        Phi, r = (np.asarray(v) for v in _masked_features(W, b, X, y, w, alpha_j, beta_j, act))
+        A += Phi.T @ Phi
+        c += Phi.T @ r
+    return A, c
 
 
 def ridge_head(
@@ -136,12 +192,9 @@ def ridge_head(
     solved in float64.
     """
     dtype = np.dtype(W.dtype)
-    m = W.shape[0]
     alpha_j, beta_j = _device(dtype.type(alpha)), _device(np.asarray(beta, dtype))
-    A, c = _device(np.zeros((m, m), dtype)), _device(np.zeros(m, dtype))
-    for X, y, w in stream.masked():
-        A, c = _head_gram_block(A, c, W, b, X, y, w, alpha_j, beta_j, act)
-    A, c = np.asarray(A, np.float64) / stream.n, np.asarray(c, np.float64) / stream.n
+    A, c = _head_gram(W, b, act, stream, alpha_j, beta_j, dtype)
+    A, c = A.astype(np.float64) / stream.n, c.astype(np.float64) / stream.n
     if not (np.isfinite(A).all() and np.isfinite(c).all()):
         raise NumericalError("ridge head: the Gram matrix Phi^T Phi holds NaN or inf")
     path = RidgePath.from_gram(A, c)
@@ -158,27 +211,50 @@ def ridge_head(
         lambdas = lambda_grid(
             A, lambda_min=opts.lambda_min, lambda_max=opts.lambda_max, num=opts.n_lambdas
         )
-        X_val, y_val = (_device(np.asarray(v, dtype)) for v in validation)
-        Phi_val, r_val = _features_and_residual(W, b, X_val, y_val, alpha_j, beta_j, act)
+        X_val, y_val = (np.asarray(v, dtype) for v in validation)
+        rows = masked_blocks(X_val, y_val, padded_rows(stream.n, stream.block), dtype)
+        Phi_val, r_val = _feature_rows(W, b, act, rows, alpha_j, beta_j)
         lam, a, _ = select_lambda(path, Phi_val, r_val, lambdas, **gd)
         edge = lambda_edge(lam, lambdas)
     _require_finite("ridge head", a)
     return a, float(lam), edge
 
 
-@partial(jax.jit, static_argnames=("act",))
+def _feature_rows(W, b, act, blocks, alpha_j, beta_j) -> tuple[np.ndarray, np.ndarray]:
+    """(Phi, r) for every row of the masked ``blocks`` (``masked_blocks``), joined on the host:
+    the head's own program (``_masked_features``), so no shape of its own is compiled."""
+    Phis, rs = [], []
+    for X, y, w in blocks:
+        Phi, r = _masked_features(W, b, X, y, w, alpha_j, beta_j, act)
+        valid = int(np.asarray(w).sum())
+        Phis.append(np.asarray(Phi)[:valid])
+        rs.append(np.asarray(r)[:valid])
+    return np.concatenate(Phis), np.concatenate(rs)
+
+
+@partial(jit, static_argnames=("act",))
 def _predict_block(W, b, a, alpha, beta, X, act):
     return alpha + X @ beta + act.fn(X @ W.T + b) @ a
 
 
-def network_predict(W, b, a, alpha, beta, X, act: Activation, block: int = 8192) -> jnp.ndarray:
+def network_predict(W, b, a, alpha, beta, X, act: Activation, block: int = 4096) -> jnp.ndarray:
     """alpha + beta.x + sum_j a_j sigma(w_j.x + b_j), in row blocks of one padded shape
-    (``padded_rows``), so any number of rows compiles one program."""
+    (``padded_rows``), so any number of rows compiles one program. On a CPU (``_on_host``) the
+    features come from the ridge head's program and the sums from NumPy, so a fit followed by
+    its risk compiles nothing for prediction."""
     dtype = np.dtype(W.dtype)
+    X = np.asarray(X)
+    n = X.shape[0]
+    if _on_host(W):
+        beta = np.asarray(beta, dtype)
+        zero = _device(dtype.type(0))
+        rows = masked_blocks(X, np.zeros(n), padded_rows(n, block), dtype)
+        Phi, _ = _feature_rows(W, b, act, rows, zero, _device(np.zeros_like(beta)))
+        out = dtype.type(alpha) + X @ beta + Phi @ np.asarray(a, dtype)
+        return _device(out.astype(dtype, copy=False))
     a, beta = _device(np.asarray(a, dtype)), _device(np.asarray(beta, dtype))
     alpha = _device(np.asarray(alpha, dtype))
-    X = np.asarray(X)
-    n, rows = X.shape[0], padded_rows(X.shape[0], block)
+    rows = padded_rows(n, block)
     out = [
         np.asarray(
             _predict_block(W, b, a, alpha, beta, _device(pad_rows(X[i : i + rows], rows)), act)

@@ -42,6 +42,11 @@ class Activation:
     def __call__(self, z: jnp.ndarray) -> jnp.ndarray:
         return self.fn(z)
 
+    def cache_token(self) -> str | None:
+        """The activation's identity for ``featlearn._jax.jit``'s executable cache: its name when
+        registered (an unregistered one is compiled afresh in each process)."""
+        return f"activation:{self.name}" if ACTIVATIONS.get(self.name) is self else None
+
     def __reduce__(self):
         """Pickle a registered activation by name: its JAX functions do not pickle by reference,
         and fitted learners must (sklearn persistence, joblib and Dask workers)."""

@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 
 from featlearn._errors import ConfigError, check_int
-from featlearn._jax import RANDOM_COMPILE
+from featlearn._jax import RANDOM_COMPILE, jit
 from featlearn.networks._activations import Activation, get_activation
 
 __all__ = ["TwoLayerParams", "features", "forward", "init_giant_step", "init_symmetric"]
@@ -43,7 +43,7 @@ def init_symmetric(
     return _symmetric(key, half=width // 2, d=d, dtype=jnp.dtype(dtype))
 
 
-@partial(jax.jit, static_argnames=("half", "d", "dtype"), compiler_options=RANDOM_COMPILE)
+@partial(jit, static_argnames=("half", "d", "dtype"), compiler_options=RANDOM_COMPILE)
 def _symmetric(key, *, half, d, dtype) -> TwoLayerParams:
     """``init_symmetric`` as one compiled program (eager, it was eight)."""
     kw, kb = jax.random.split(key)
@@ -63,7 +63,7 @@ def init_giant_step(
     return _giant_step_init(key, width=width, d=d, dtype=jnp.dtype(dtype))
 
 
-@partial(jax.jit, static_argnames=("width", "d", "dtype"), compiler_options=RANDOM_COMPILE)
+@partial(jit, static_argnames=("width", "d", "dtype"), compiler_options=RANDOM_COMPILE)
 def _giant_step_init(key, *, width, d, dtype) -> TwoLayerParams:
     """``init_giant_step`` as one compiled program."""
     kw, ka = jax.random.split(key)

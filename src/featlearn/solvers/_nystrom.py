@@ -26,13 +26,13 @@ from dataclasses import dataclass
 import jax
 import jax.numpy as jnp
 import numpy as np
-import scipy.linalg
 
 from featlearn._errors import ConfigError, NumericalError, check_int
 from featlearn._fit_progress import report
 from featlearn._memory import WORKSPACE, nystrom_memory
 from featlearn.kernels import DEFAULT_BLOCK_BYTES, Kernel, block_rows, kernel_matrix
 from featlearn.solvers._cg import conjugate_gradient
+from featlearn.solvers._lapack import sla
 from featlearn.targets import Stream
 
 __all__ = ["NystromSolution", "nystrom_memory", "nystrom_ridge", "uniform_centers"]
@@ -99,7 +99,7 @@ def _upper_cholesky(S: np.ndarray, shift: float, jitter: float = 0.0) -> np.ndar
     for eps in eps_list:
         S[diag] += shift + eps
         try:
-            return scipy.linalg.cholesky(S, lower=False, check_finite=False)
+            return sla().cholesky(S, lower=False, check_finite=False)
         except np.linalg.LinAlgError:
             continue
         finally:
@@ -124,18 +124,16 @@ class _Preconditioner:
 
     def a_solve(self, G, trans):
         cols = [
-            scipy.linalg.solve_triangular(A, G[:, i], trans=trans, check_finite=False)
+            sla().solve_triangular(A, G[:, i], trans=trans, check_finite=False)
             for i, A in enumerate(self.A)
         ]
         return np.stack(cols, axis=1)
 
     def apply(self, G):  # B gamma = T^{-1} A^{-1} gamma
-        return scipy.linalg.solve_triangular(self.T, self.a_solve(G, 0), check_finite=False)
+        return sla().solve_triangular(self.T, self.a_solve(G, 0), check_finite=False)
 
     def apply_t(self, R):  # B^T r = A^{-T} T^{-T} r
-        return self.a_solve(
-            scipy.linalg.solve_triangular(self.T, R, trans=1, check_finite=False), 1
-        )
+        return self.a_solve(sla().solve_triangular(self.T, R, trans=1, check_finite=False), 1)
 
 
 def nystrom_ridge(
@@ -203,8 +201,8 @@ def nystrom_ridge(
 
     def matvec(G):  # B^T H B gamma = A^{-T} (T^{-T} K_nM^T K_nM v / n + lam A^{-1} gamma)
         U = pre.a_solve(G, 0)
-        V = scipy.linalg.solve_triangular(pre.T, U, check_finite=False)
-        W = scipy.linalg.solve_triangular(pre.T, normal(V), trans=1, check_finite=False)
+        V = sla().solve_triangular(pre.T, U, check_finite=False)
+        W = sla().solve_triangular(pre.T, normal(V), trans=1, check_finite=False)
         report("Nyström: conjugate-gradient passes", next(passes), max_iter)
         return pre.a_solve(W + lambdas * U, 1)
 

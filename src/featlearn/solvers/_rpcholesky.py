@@ -32,9 +32,9 @@ from typing import Any
 
 import jax
 import numpy as np
-import scipy.linalg
 
 from featlearn._errors import ConfigError, NumericalError, check_int, check_real
+from featlearn.solvers._lapack import sla
 
 __all__ = ["LowRankPreconditioner", "RPCholesky", "rpcholesky"]
 
@@ -166,7 +166,7 @@ class LowRankPreconditioner:
                 try:
                     S = gram.copy()
                     S[np.diag_indices_from(S)] += s
-                    self._factors[s] = scipy.linalg.cho_factor(
+                    self._factors[s] = sla().cho_factor(
                         S, lower=True, overwrite_a=True, check_finite=False
                     )
                 except np.linalg.LinAlgError:
@@ -183,7 +183,7 @@ class LowRankPreconditioner:
     def _solve(self, T: np.ndarray, s: float) -> np.ndarray:
         """(s I + F^T F)^{-1} T for one shift s, T (rank, 1)."""
         if s in self._factors:
-            return scipy.linalg.cho_solve(self._factors[s], T, check_finite=False)
+            return sla().cho_solve(self._factors[s], T, check_finite=False)
         if self._eigh is None:  # a shift not named at construction: F^T F again, once
             self._eigh = self._eigendecomposition(self.F.T @ self.F)
         lam, W = self._eigh

@@ -11,7 +11,14 @@ from featlearn.targets._presets import (
     target_from_callable,
 )
 from featlearn.targets._projection import Projection, project, target_from_function
-from featlearn.targets._sampling import ArrayStream, DataStream, Stream, pad_rows, padded_rows
+from featlearn.targets._sampling import (
+    ArrayStream,
+    DataStream,
+    Stream,
+    masked_blocks,
+    pad_rows,
+    padded_rows,
+)
 from featlearn.targets._sphere import INPUTS, DegreeBasis, degree_basis, sphere_moment
 from featlearn.targets._target import Head, Target, TargetMoments, random_orthonormal_rows
 
@@ -35,6 +42,7 @@ __all__ = [
     "make_target",
     "make_transfer_pair",
     "multi_indices",
+    "masked_blocks",
     "pad_rows",
     "padded_rows",
     "project",

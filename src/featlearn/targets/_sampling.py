@@ -25,16 +25,24 @@ import jax.numpy as jnp
 import numpy as np
 
 from featlearn._errors import ConfigError, check_finite
-from featlearn._jax import RANDOM_COMPILE
+from featlearn._jax import RANDOM_COMPILE, jit
 
 if TYPE_CHECKING:
     from featlearn.targets._target import Target
 
-__all__ = ["ArrayStream", "DataStream", "Stream", "pad_rows", "padded_rows", "pieces"]
+__all__ = [
+    "ArrayStream",
+    "DataStream",
+    "Stream",
+    "masked_blocks",
+    "pad_rows",
+    "padded_rows",
+    "pieces",
+]
 
 
 @partial(
-    jax.jit,
+    jit,
     static_argnames=("block", "d", "dtype", "head", "sphere"),
     compiler_options=RANDOM_COMPILE,
 )
@@ -88,6 +96,21 @@ def pad_rows(a: np.ndarray, rows: int) -> np.ndarray:
     return np.concatenate([a, pad])
 
 
+def masked_blocks(X, y, rows: int, dtype: Any) -> Iterator[tuple[jax.Array, jax.Array, jax.Array]]:
+    """Arrays X (n, d) and y (n,) in blocks of ``rows`` rows, the last one zero-padded, each
+    with its 0/1 row mask, in ``dtype`` on the device: what ``Stream.masked`` yields with
+    ``rows = padded_rows(n, block)``. A caller may pass another stream's ``rows`` so that its
+    rows reuse that stream's compiled programs. No check of the values (``ArrayStream`` checks
+    its own)."""
+    dtype = np.dtype(dtype)
+    n = int(np.shape(X)[0])
+    for lo in range(0, n, rows):
+        valid = min(rows, n - lo)
+        Xb = pad_rows(np.asarray(X[lo : lo + valid], dtype=dtype), rows)
+        yb = pad_rows(np.asarray(y[lo : lo + valid], dtype=dtype), rows)
+        yield jax.device_put(Xb), jax.device_put(yb), _row_mask(valid, rows, dtype)
+
+
 class _HashableHead:
     """Wraps a Head so that jit can key its cache on the head's coefficients."""
 
@@ -103,6 +126,11 @@ class _HashableHead:
 
     def __call__(self, z):
         return self.head(z)
+
+    def cache_token(self) -> str:
+        """The head's identity for ``featlearn._jax.jit``'s executable cache."""
+        alphas, coefs, shape = self._key
+        return f"head:{shape}:{alphas.hex()}:{coefs.hex()}"
 
 
 class Stream:
@@ -245,12 +273,7 @@ class ArrayStream(Stream):
                 )
 
     def masked(self) -> Iterator[tuple[jax.Array, jax.Array, jax.Array]]:
-        dtype, rows = np.dtype(self.dtype), padded_rows(self.n, self.block)
-        for lo in range(0, self.n, self.block):
-            valid = min(self.block, self.n - lo)
-            X = pad_rows(np.asarray(self.X[lo : lo + valid], dtype=dtype), rows)
-            y = pad_rows(np.asarray(self.y[lo : lo + valid], dtype=dtype), rows)
-            yield jax.device_put(X), jax.device_put(y), _row_mask(valid, rows, dtype)
+        return masked_blocks(self.X, self.y, padded_rows(self.n, self.block), self.dtype)
 
     def split(self, n_first: int) -> tuple[ArrayStream, ArrayStream]:
         if not 1 <= n_first < self.n:

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from featlearn._errors import ConfigError, check_int, check_real
-from featlearn._jax import RANDOM_COMPILE
+from featlearn._jax import RANDOM_COMPILE, jit
 from featlearn.targets._hermite import hermite_basis, multi_indices
 from featlearn.targets._sampling import DataStream
 from featlearn.targets._sphere import INPUTS, DegreeBasis, degree_basis
@@ -129,7 +129,7 @@ class TargetMoments:
         }
 
 
-@partial(jax.jit, static_argnames=("shape",), compiler_options=RANDOM_COMPILE)
+@partial(jit, static_argnames=("shape",), compiler_options=RANDOM_COMPILE)
 def _gaussian(key, *, shape):
     return jax.random.normal(key, shape, dtype=jnp.float64)
 
