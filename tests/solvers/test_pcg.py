@@ -109,29 +109,31 @@ def test_tiles_give_k_times_v_in_float64_and_float32(store):
     want = K @ V
     scale = np.abs(want).max()
     assert np.abs(op.matvec(V, accurate=True) - want).max() < 1e-11 * scale
-    # float32: by SSPMVs (up to 3 columns) and by unpacked SGEMMs (more)
-    for cols in (slice(0, 3), slice(0, 6)):
+    # float32, one column and several
+    for cols in (slice(0, 1), slice(0, 3), slice(0, 6)):
         assert np.abs(op.matvec(V[:, cols], accurate=False) - want[:, cols]).max() < 1e-5 * scale
     assert np.abs(op.matvec(V[:, 0], accurate=True) - want[:, 0]).max() < 1e-11 * scale
     assert tiles_memory(300, tile=128) == 6 * 6 * 104**2  # 6 upper tiles of 104^2 entries
 
 
 @pytest.mark.parametrize("name", ["ntk", "rbf"])  # rbf: max k(x, x) = 1, a power of two
-def test_packed_halves_hold_k_within_their_bound(name):
+def test_stored_panels_hold_k_within_their_bound(name):
     X, _ = _data(300)
     kernel = make_kernel(name)
     K = kernel_matrix(kernel, X)
     op = KernelTiles(kernel, X, tile=128)
-    rows = [slice(op.offsets[r], op.offsets[r + 1]) for r in range(300)]
-    hi = np.concatenate([op.hi[s] for s in rows]).astype(np.float64)
-    lo = np.concatenate([op.lo[s] for s in rows]).astype(np.float64)
-    upper = np.concatenate([K[r, r:] for r in range(300)])  # the packed layout, from K itself
+    # the panels, each against the block of K it stands for: rows r0..r1, columns r0..n
+    assert [(r0, r1) for r0, r1, _, _ in op.panels][:3] == [(0, 64), (64, 104), (104, 168)]
+    assert sum(r1 - r0 for r0, r1, _, _ in op.panels) == 300  # every row once, in order
+    hi = np.concatenate([h.astype(np.float64).ravel() for _, _, h, _ in op.panels])
+    lo = np.concatenate([w.astype(np.float64).ravel() for _, _, _, w in op.panels])
+    want = np.concatenate([K[r0:r1, r0:].ravel() for r0, r1, _, _ in op.panels])
     top = np.diag(K).max()
-    assert op.hi.size == op.lo.size == 300 * 301 // 2
+    assert op.nbytes == 6 * sum((r1 - r0) * (300 - r0) for r0, r1, _, _ in op.panels)
     assert np.abs(lo).max() <= 2**14  # |K - hi| <= 2^(e - 25): 2^14 units of 2^(e - 39)
-    assert np.abs(hi - upper).max() <= 2.0**-24 * top  # float32: half an ulp of 2^e > top
+    assert np.abs(hi - want).max() <= 2.0**-24 * top  # float32: half an ulp of 2^e > top
     # hi + unit lo is K to half a unit (2^-39 max k(x, x) at most), plus K's own float64 rounding
-    assert np.abs(hi + op.unit * lo - upper).max() <= 2.0**-39 * top + 4e-16 * top
+    assert np.abs(hi + op.unit * lo - want).max() <= 2.0**-39 * top + 4e-16 * top
     assert op.unit <= 2.0**-38 * top and op.unit > 2.0**-39 * top
 
 
