@@ -129,7 +129,9 @@ def test_stored_panels_hold_k_within_their_bound(name):
     lo = np.concatenate([w.astype(np.float64).ravel() for _, _, _, w in op.panels])
     want = np.concatenate([K[r0:r1, r0:].ravel() for r0, r1, _, _ in op.panels])
     top = np.diag(K).max()
-    assert op.nbytes == 6 * sum((r1 - r0) * (300 - r0) for r0, r1, _, _ in op.panels)
+    # held: whole tile rows (104 x (300 - 104 i)), within what the budget counts for them
+    assert op.nbytes == 6 * sum(104 * (300 - 104 * i) for i in range(2)) + 6 * 92 * 92
+    assert op.nbytes <= tiles_memory(300, tile=128)
     assert np.abs(lo).max() <= 2**14  # |K - hi| <= 2^(e - 25): 2^14 units of 2^(e - 39)
     assert np.abs(hi - want).max() <= 2.0**-24 * top  # float32: half an ulp of 2^e > top
     # hi + unit lo is K to half a unit (2^-39 max k(x, x) at most), plus K's own float64 rounding
