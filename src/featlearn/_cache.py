@@ -10,6 +10,10 @@ on import: a user's own program decides.
 Where: ``$FEATLEARN_CACHE_DIR`` if set (``off`` disables the cache), else
 ``$XDG_CACHE_HOME/featlearn/jax`` or ``~/.cache/featlearn/jax``.
 
+The same call turns on featlearn's executable cache (``featlearn._jax.jit``) in the folder's
+``executables`` subfolder: compiled programs kept whole, so a warm process does not even trace
+them.
+
 Configuring the cache does not import JAX: while JAX is not loaded, the options are set as the
 environment variables JAX reads when it is imported (``JAX_COMPILATION_CACHE_DIR`` and friends),
 so a command that never computes (``featlearn sweep --dry-run``) never pays JAX's import.

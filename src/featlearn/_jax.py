@@ -1,4 +1,5 @@
-"""JAX's 64-bit mode where featlearn computes, and nowhere else (DESIGN section 12).
+"""JAX's 64-bit mode where featlearn computes, and nowhere else; and ``jit``, ``jax.jit`` with
+featlearn's executable cache (DESIGN section 12, "The executable cache").
 
 featlearn needs float64 in places (the kernel-ridge solves, the metrics' sums, the kernel theory,
 float64 fits on request), and JAX offers it per thread through the ``jax.enable_x64`` context. So
