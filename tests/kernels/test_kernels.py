@@ -173,6 +173,26 @@ def test_bad_inputs_name_the_parameter():
         kernel_matrix(make_kernel("ntk"), np.ones((3, D)), np.ones((3, D + 1)))
 
 
+def test_kernels_of_different_kinds_never_share_a_compiled_program():
+    """RBF(2.0) and Polynomial(2) hold equal field values; their tree structures must differ, or
+    jit may run one's program for the other."""
+    from featlearn.kernels._kernels import RBF, Polynomial
+
+    rbf, poly = RBF(2.0), Polynomial(2)
+    assert jax.tree_util.tree_structure(rbf) != jax.tree_util.tree_structure(poly)
+    assert jax.tree_util.tree_structure(rbf) == jax.tree_util.tree_structure(RBF(2.0))
+    X, Z = _points(5, seed=7), _points(3, seed=8)
+    for _ in range(3):  # alternate on the same shapes: each call its own kernel
+        np.testing.assert_allclose(
+            kernel_matrix(poly, X, Z),
+            polynomial_kernel(X, Z, degree=2, gamma=1 / D, coef0=1),
+            rtol=1e-12,
+        )
+        np.testing.assert_allclose(
+            kernel_matrix(rbf, X, Z), rbf_kernel(X, Z, gamma=1 / (2 * 4.0 * D)), rtol=1e-10
+        )
+
+
 def test_kernels_are_jit_friendly_pytrees():
     U = np.eye(2, D)
     k = make_kernel("ntk", U=U)

@@ -75,9 +75,21 @@ class Kernel(ABC):
 
 
 def _static(cls):
-    """Register a kernel class as a pytree without leaves (all fields static, hashed by jit)."""
+    """Register a kernel class as a pytree without leaves: all fields static, hashed by jit, with
+    the class's name in the static data. (``register_dataclass`` keeps only the field values
+    there, so RBF(bandwidth=2.0) and Polynomial(q=2) had equal tree structures and hashes, and a
+    jitted kernel block could run the other kernel's program: seen as RBF values that were the
+    polynomial kernel's, in the test suite.)"""
     fields = [f.name for f in dataclasses.fields(cls)]
-    return jax.tree_util.register_dataclass(cls, data_fields=[], meta_fields=fields)
+
+    def flatten(kernel):
+        return (), (cls.__qualname__, *(getattr(kernel, f) for f in fields))
+
+    def unflatten(static, _):
+        return cls(**dict(zip(fields, static[1:], strict=True)))
+
+    jax.tree_util.register_pytree_node(cls, flatten, unflatten)
+    return cls
 
 
 def _is_relu(activation: Activation) -> bool:
