@@ -186,3 +186,33 @@ def test_static_arguments_without_an_identity_are_not_cached(tmp_path, monkeypat
         assert double(np.arange(3.0)).dtype == np.float64
     np.testing.assert_array_equal(double(np.arange(3.0, dtype=np.float32)), [0.0, 2.0, 4.0])
     assert len(list(tmp_path.rglob("*"))) >= 2  # one folder, one executable per x64 mode
+
+
+def test_an_executable_that_fails_when_run_is_compiled_again(tmp_path, monkeypatch):
+    """A kept executable can load and still fail when run ("Function ... not found", what JAX's
+    own CPU copies gave): the call compiles the program afresh, answers right, and the bad file
+    is replaced."""
+    import jax
+    import numpy as np
+
+    from featlearn import _cache, _jax
+
+    monkeypatch.setattr(_cache, "_executables", tmp_path)
+
+    @_jax.jit
+    def triple(x):
+        return 3 * x
+
+    x = np.arange(4.0, dtype=np.float32)
+    np.testing.assert_array_equal(triple(x), 3 * x)  # compiled and kept
+    (kept,) = [p for p in tmp_path.rglob("*") if p.is_file()]
+
+    class Partial:
+        def __call__(self, *args):
+            raise jax.errors.JaxRuntimeError("NOT_FOUND: Function fusion.1 not found")
+
+    monkeypatch.setattr(_jax, "_load", lambda path: Partial())
+    fresh = _jax.jit(lambda x: 3 * x)  # another wrapper: nothing in its memory yet
+    fresh._name = triple._name  # the same key, so the same file
+    np.testing.assert_array_equal(fresh(x), 3 * x)
+    assert kept.exists() and [p for p in tmp_path.rglob("*") if p.is_file()] == [kept]

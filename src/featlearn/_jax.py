@@ -135,7 +135,7 @@ def float64_inside(package: str) -> None:
 # jitted function to StableHLO before it can look the program up: about 60 ms per program
 # (measured: 0.9 s of a 4.6 s `featlearn fit`, 14 programs, most of it in the random-number
 # programs' threefry lowering). ``jit`` below keeps the compiled executables themselves, keyed by
-# what determines them, so a warm process loads each in ~15 ms without tracing. It is active only
+# what determines them, so a warm process loads each in ~20 ms without tracing. It is active only
 # where ``featlearn._cache.configure_compilation_cache`` switched caching on (the CLI and sweep
 # workers); elsewhere it is exactly ``jax.jit``.
 
@@ -248,21 +248,23 @@ class _CachedJit:
             repr(sorted((self._options or {}).items())),
         )
         compiled = self._memory.get(key)
-        if compiled is None:
-            compiled = self._load_or_compile(folder, key, static, names, dynamic)
-            self._memory[key] = compiled
-        return compiled(*dynamic)
-
-    def _load_or_compile(self, folder, key, static, names, dynamic):
+        if compiled is not None:
+            return compiled(*dynamic)
         digest = hashlib.sha256(repr((key, _environment())).encode()).hexdigest()
         path = folder / self._name / digest
-        from jax.experimental import serialize_executable
+        loaded = _load(path)
+        if loaded is not None:
+            try:  # a file that loads may still fail when run (a partial executable): recompile
+                out = loaded(*dynamic)
+                self._memory[key] = loaded
+                return out
+            except jax.errors.JaxRuntimeError:
+                path.unlink(missing_ok=True)
+        compiled = self._memory[key] = self._compile(path, digest, static, names, dynamic)
+        return compiled(*dynamic)
 
-        try:
-            payload, in_tree, out_tree = pickle.loads(path.read_bytes())
-            return serialize_executable.deserialize_and_load(payload, in_tree, out_tree)
-        except Exception:  # absent, unreadable or from another build: compile it again
-            pass
+    def _compile(self, path, digest, static, names, dynamic):
+        from jax.experimental import serialize_executable
 
         def positional(*values):
             return self._fun(**dict(zip(names, values, strict=True)), **static)
@@ -280,6 +282,7 @@ class _CachedJit:
                 break
         else:
             return compiled
+        tmp = None
         try:
             blob = pickle.dumps(serialize_executable.serialize(compiled))
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -287,8 +290,21 @@ class _CachedJit:
                 tmp.write(blob)
             os.replace(tmp.name, path)  # readers see the whole file or none
         except Exception:  # a cache that cannot be written only costs the next process time
-            pass
+            if tmp is not None:
+                Path(tmp.name).unlink(missing_ok=True)
         return compiled
+
+
+def _load(path: Path) -> Any:
+    """The executable kept at ``path``, or None when it is absent, unreadable or from another
+    build (then it is compiled again)."""
+    from jax.experimental import serialize_executable
+
+    try:
+        payload, in_tree, out_tree = pickle.loads(path.read_bytes())
+        return serialize_executable.deserialize_and_load(payload, in_tree, out_tree)
+    except Exception:
+        return None
 
 
 def jit(fun=None, *, static_argnames=(), compiler_options=None):
