@@ -183,7 +183,7 @@ def test_host_and_device_products_give_the_same_fit(monkeypatch):
 
     t = make_target("single-he2", 9, key=jax.random.key(0))
     val = t.sample(700, key=jax.random.key(2))
-    X_test = np.asarray(t.sample(500, key=jax.random.key(4))[0])
+    X_test = np.asarray(t.sample(9000, key=jax.random.key(4))[0])  # three prediction blocks
     fits = {}
     for host in (True, False):
         monkeypatch.setattr(_steps, "HOST_BLAS", host)

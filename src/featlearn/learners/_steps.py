@@ -245,13 +245,18 @@ def network_predict(W, b, a, alpha, beta, X, act: Activation, block: int = 4096)
     dtype = np.dtype(W.dtype)
     X = np.asarray(X)
     n = X.shape[0]
-    if _on_host(W):
-        beta = np.asarray(beta, dtype)
-        zero = _device(dtype.type(0))
-        rows = masked_blocks(X, np.zeros(n), padded_rows(n, block), dtype)
-        Phi, _ = _feature_rows(W, b, act, rows, zero, _device(np.zeros_like(beta)))
-        out = dtype.type(alpha) + X @ beta + Phi @ np.asarray(a, dtype)
-        return _device(out.astype(dtype, copy=False))
+    if _on_host(W):  # block by block: the features of all rows are never held at once
+        a, beta = np.asarray(a, dtype), np.asarray(beta, dtype)
+        zero, zeros = _device(dtype.type(0)), _device(np.zeros_like(beta))
+        rows = padded_rows(n, block)
+        out = np.empty(n, dtype)
+        for lo, (Xb, yb, w) in zip(
+            range(0, n, rows), masked_blocks(X, np.zeros(n), rows, dtype), strict=True
+        ):
+            Phi, _ = _feature_rows(W, b, act, [(Xb, yb, w)], zero, zeros)
+            Xr = np.asarray(Xb)[: Phi.shape[0]]
+            out[lo : lo + Phi.shape[0]] = dtype.type(alpha) + Xr @ beta + Phi @ a
+        return _device(out)
     a, beta = _device(np.asarray(a, dtype)), _device(np.asarray(beta, dtype))
     alpha = _device(np.asarray(alpha, dtype))
     rows = padded_rows(n, block)
