@@ -216,3 +216,15 @@ def test_an_executable_that_fails_when_run_is_compiled_again(tmp_path, monkeypat
     fresh._name = triple._name  # the same key, so the same file
     np.testing.assert_array_equal(fresh(x), 3 * x)
     assert kept.exists() and [p for p in tmp_path.rglob("*") if p.is_file()] == [kept]
+
+
+def test_a_class_static_argument_that_is_no_dtype_has_no_identity():
+    """Classes name dtypes as static arguments (jnp.float32); any other class would map to
+    NumPy's object dtype, and two such classes to one key: it gets no identity instead."""
+    import jax.numpy as jnp
+    import numpy as np
+
+    from featlearn._jax import _static_token
+
+    assert _static_token(jnp.float32) == _static_token(np.dtype("float32")) == "dtype:float32"
+    assert _static_token(dict) is None and _static_token(object) is None

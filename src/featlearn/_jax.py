@@ -193,8 +193,12 @@ def _static_token(value: Any) -> str | None:
     if isinstance(value, tuple):
         parts = [_static_token(v) for v in value]
         return None if None in parts else "(" + ",".join(parts) + ")"
-    if isinstance(value, type | np.dtype):
-        return "dtype:" + str(np.dtype(value))
+    if isinstance(value, type | np.dtype):  # a dtype; another class has no identity here
+        try:
+            dtype = np.dtype(value)
+        except TypeError:
+            return None
+        return None if dtype.kind == "O" else "dtype:" + str(dtype)
     token = getattr(value, "cache_token", None)
     return token() if callable(token) else None
 
@@ -223,10 +227,10 @@ class _CachedJit:
         functools.update_wrapper(self, fun)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if _tracing(args, kwargs):  # inside another traced function: inline it (a nested jit
+            return self._fun(*args, **kwargs)  # may not carry XLA options, and needs no cache)
         folder = _cache.executables_dir()
         if folder is None:
-            if self._options and _tracing(args, kwargs):
-                return self._fun(*args, **kwargs)  # XLA options belong to the outer program
             return self._jit(*args, **kwargs)
         bound = self._signature.bind(*args, **kwargs)
         bound.apply_defaults()
@@ -237,8 +241,6 @@ class _CachedJit:
         if any(t is None for _, t in tokens):
             return self._jit(*args, **kwargs)
         leaves, tree = jax.tree_util.tree_flatten(dynamic)
-        if any(isinstance(leaf, jax.core.Tracer) for leaf in leaves):
-            return self._fun(*args, **kwargs)  # inside another traced function: inline it
         key = (
             self._name,
             tokens,

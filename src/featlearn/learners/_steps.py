@@ -245,21 +245,21 @@ def network_predict(W, b, a, alpha, beta, X, act: Activation, block: int = 4096)
     dtype = np.dtype(W.dtype)
     X = np.asarray(X)
     n = X.shape[0]
+    rows = padded_rows(n, block)
     if _on_host(W):  # block by block: the features of all rows are never held at once
         a, beta = np.asarray(a, dtype), np.asarray(beta, dtype)
         zero, zeros = _device(dtype.type(0)), _device(np.zeros_like(beta))
-        rows = padded_rows(n, block)
         out = np.empty(n, dtype)
         for lo, (Xb, yb, w) in zip(
             range(0, n, rows), masked_blocks(X, np.zeros(n), rows, dtype), strict=True
         ):
-            Phi, _ = _feature_rows(W, b, act, [(Xb, yb, w)], zero, zeros)
-            Xr = np.asarray(Xb)[: Phi.shape[0]]
-            out[lo : lo + Phi.shape[0]] = dtype.type(alpha) + Xr @ beta + Phi @ a
+            valid = min(rows, n - lo)
+            Phi, _ = _masked_features(W, b, Xb, yb, w, zero, zeros, act)
+            Xr, Phi = np.asarray(Xb)[:valid], np.asarray(Phi)[:valid]
+            out[lo : lo + valid] = dtype.type(alpha) + Xr @ beta + Phi @ a
         return _device(out)
     a, beta = _device(np.asarray(a, dtype)), _device(np.asarray(beta, dtype))
     alpha = _device(np.asarray(alpha, dtype))
-    rows = padded_rows(n, block)
     out = [
         np.asarray(
             _predict_block(W, b, a, alpha, beta, _device(pad_rows(X[i : i + rows], rows)), act)
