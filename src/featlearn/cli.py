@@ -54,8 +54,9 @@ def _root(
         str | None,
         typer.Option(
             "--cache-dir",
-            help="JAX compilation cache folder ('off' disables it); default: $FEATLEARN_CACHE_DIR "
-            "or ~/.cache/featlearn/jax. Cached programs make later runs start in seconds.",
+            help="Compilation cache folder: JAX's cache and featlearn's compiled executables "
+            "('off' disables both); default: $FEATLEARN_CACHE_DIR or ~/.cache/featlearn/jax. "
+            "Cached programs make later runs start in seconds.",
         ),
     ] = None,
 ) -> None:
