@@ -12,6 +12,7 @@ import math
 __all__ = [
     "DEFAULT_BLOCK_BYTES",
     "RANK_CAP",
+    "pcg_rank",
     "TILE",
     "WORKSPACE",
     "exact_memory",
@@ -25,10 +26,26 @@ __all__ = [
 WORKSPACE = 6  # live (r, n2) temporaries while one kernel block is computed
 DEFAULT_BLOCK_BYTES = 2**28  # 256 MiB of workspace per block
 TILE = 1024  # largest side of a stored kernel tile
-RANK_CAP = 2048  # adaptive rank's ceiling: n * rank^2 flops of RPCholesky stay below a CG pass's
+RANK_CAP = 2048  # adaptive rank's absolute ceiling (memory: F is 8 n RANK_CAP bytes)
 PCG_PIVOTS = 128  # RPCholesky block
+RANK_PER_ROOT = 11.0  # adaptive rank's ceiling at n: about 11 sqrt(n) (``pcg_rank``)
 PCG_VECTORS = 12  # (n, L) float64 arrays live in refinement + CG
 NYSTROM_VECTORS = 16  # (M, L) float64 CG vectors and temporaries
+
+
+def pcg_rank(n: int) -> int:
+    """The adaptive preconditioner rank's ceiling for n points: RANK_PER_ROOT sqrt(n) rounded to
+    a whole number of PCG_PIVOTS blocks, at least one block, at most RANK_CAP and n.
+
+    The factor costs ~2 n r^2 flops (RPCholesky's updates and F^T F) and each CG step a pass
+    over the n^2 / 2 stored kernel entries plus two over F; a larger r buys fewer steps. The two
+    balance where r grows like sqrt(n * steps), and measured totals (NTK, d = 32, lam from 1e-6
+    to 1e-1 of the mean diagonal, ranks 1024 / 1536 / 2048; benchmarks/RESULTS.md) were
+    lowest near 11 sqrt(n): 1024 at n = 8192, 1536 at n = 2e4 (2048 cost 1.3-3.6 s more there),
+    2048 at n = 32,768.
+    """
+    r = PCG_PIVOTS * max(1, round(RANK_PER_ROOT * math.sqrt(n) / PCG_PIVOTS))
+    return max(1, min(n, RANK_CAP, r))
 
 
 def tile_size(n: int, tile: int = TILE) -> tuple[int, int]:

@@ -1,6 +1,8 @@
 """RPCholesky, its Woodbury preconditioner, the tiled kernel operator and pcg_ridge, each against
 a dense float64 reference (numpy/scipy)."""
 
+import itertools
+
 import jax
 import numpy as np
 import pytest
@@ -17,6 +19,7 @@ from featlearn.solvers import (
     tiles_memory,
 )
 from featlearn.solvers._pcg import _round_rtol
+from featlearn.solvers._tiles import host_threads
 
 
 def _data(n, d=6, seed=0):
@@ -78,7 +81,7 @@ def test_woodbury_preconditioner_by_cholesky_equals_the_eigendecomposition(monke
     F = rpcholesky(lambda S: K[:, S], np.diag(K), rank=30, key=jax.random.key(0)).factor
     R = np.random.default_rng(1).standard_normal((len(K), 2))
     mus, rho = np.array([1e-6, 1e-2]), 0.01
-    by_cholesky = LowRankPreconditioner(F, rho=rho, mus=mus)
+    by_cholesky = LowRankPreconditioner(F, rho=rho, mus=mus, single=False)
     assert len(by_cholesky._factors) == 2 and by_cholesky._eigh is None
     got = by_cholesky(R, mus)
     want = LowRankPreconditioner(F, rho=rho)(R, mus)  # no shifts named: eigendecomposition
@@ -94,9 +97,45 @@ def test_woodbury_preconditioner_by_cholesky_equals_the_eigendecomposition(monke
         raise np.linalg.LinAlgError("not positive definite")
 
     monkeypatch.setattr(scipy.linalg, "cho_factor", fail)
-    fallback = LowRankPreconditioner(F, rho=rho, mus=mus)
+    fallback = LowRankPreconditioner(F, rho=rho, mus=mus, single=False)
     assert fallback._factors == {} and fallback._eigh is not None
     np.testing.assert_allclose(fallback(R, mus), want, rtol=1e-9, atol=1e-12 * np.abs(want).max())
+
+
+def test_float32_preconditioner_stays_within_its_bound_and_is_refused_below_it():
+    """The float32 application of P^{-1} differs from the float64 one by at most
+    single_error(s) |R| / s per column; it is chosen only where that bound is <= SINGLE_ERROR,
+    so a tiny shift against |F^T F| (a low-rank kernel, rho ~ 0) keeps float64."""
+    K = _rbf(400)
+    F = rpcholesky(lambda S: K[:, S], np.diag(K), rank=60, key=jax.random.key(0)).factor
+    R = np.random.default_rng(3).standard_normal((len(K), 2))
+    mus, rho = np.array([1e-3, 1e-1]), 1e-2
+    single = LowRankPreconditioner(F, rho=rho, mus=mus)
+    assert single.single and single.F.dtype == np.float32
+    exact = LowRankPreconditioner(F, rho=rho, mus=mus, single=False)
+    assert not exact.single and exact.F.dtype == np.float64
+    got, want = single(R, mus), exact(R, mus)
+    for l, s in enumerate(mus + rho):
+        err = np.linalg.norm(got[:, l] - want[:, l]) / (np.linalg.norm(R[:, l]) / s)
+        assert 0 < err <= single.single_error(s) <= LowRankPreconditioner.SINGLE_ERROR
+    # the bound by hand: eps32 (1 + sqrt(tr F^T F / s))
+    s0 = mus[0] + rho
+    by_hand = np.finfo(np.float32).eps * (1 + np.sqrt(np.sum(F * F) / s0))
+    np.testing.assert_allclose(single.single_error(s0), by_hand, rtol=1e-12)
+    # a shift too small against |F^T F|: float64, and the dense solve's answer
+    tiny = np.array([1e-6])
+    low = LowRankPreconditioner(F, rho=0.0, mus=tiny)
+    assert low.single_error(1e-6) > LowRankPreconditioner.SINGLE_ERROR and not low.single
+    dense = np.linalg.solve(F @ F.T + 1e-6 * np.eye(len(K)), R[:, 0])
+    np.testing.assert_allclose(
+        low(R[:, :1], tiny)[:, 0], dense, rtol=1e-5, atol=1e-8 * np.abs(dense).max()
+    )
+    # a float32 preconditioner given a shift below its bound applies it in float64: the
+    # preconditioner of its own (rounded) F, exactly
+    single0 = LowRankPreconditioner(F, rho=0.0, mus=[1e-1])
+    assert single0.single and single0.single_error(1e-6) > LowRankPreconditioner.SINGLE_ERROR
+    rounded = LowRankPreconditioner(F.astype(np.float32).astype(np.float64), single=False)
+    np.testing.assert_allclose(single0(R[:, :1], tiny), rounded(R[:, :1], tiny), rtol=1e-9)
 
 
 @pytest.mark.parametrize("store", [True, False])
@@ -114,6 +153,23 @@ def test_tiles_give_k_times_v_in_float64_and_float32(store):
         assert np.abs(op.matvec(V[:, cols], accurate=False) - want[:, cols]).max() < 1e-5 * scale
     assert np.abs(op.matvec(V[:, 0], accurate=True) - want[:, 0]).max() < 1e-11 * scale
     assert tiles_memory(300, tile=128) == 6 * 6 * 104**2  # 6 upper tiles of 104^2 entries
+
+
+@pytest.mark.parametrize("threads", ["1", "2", "3"])
+def test_accurate_product_split_over_threads_is_k_times_v(threads, monkeypatch):
+    """The float64 product sums groups of panels on host_threads() threads: each panel in exactly
+    one group, and the same K V (to float64 round-off) for any count."""
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", threads)
+    assert host_threads() == int(threads)
+    X, _ = _data(700)
+    kernel = make_kernel("ntk")
+    op = KernelTiles(kernel, X, tile=256)
+    groups = op._groups(host_threads())
+    assert len(groups) == int(threads)
+    assert [p[0] for g in groups for p in g] == [p[0] for p in op.panels]
+    V = np.random.default_rng(4).standard_normal((700, 2))
+    want = kernel_matrix(kernel, X) @ V
+    assert np.abs(op.matvec(V, accurate=True) - want).max() < 1e-11 * np.abs(want).max()
 
 
 @pytest.mark.parametrize("name", ["ntk", "rbf"])  # rbf: max k(x, x) = 1, a power of two
@@ -198,3 +254,19 @@ def test_pcg_bad_options_name_the_field():
     with pytest.raises(ConfigError, match=r"y \(n,\)"):
         pcg_ridge(k, X, y[:-1], [1e-3], key=key)
     assert pcg_memory(1000, 100, 4, store=True) > pcg_memory(1000, 100, 4, store=False)
+
+
+def test_adaptive_rank_ceiling_grows_like_sqrt_n():
+    """pcg_rank: whole RPCholesky blocks near 11 sqrt(n), the values its docstring names, never
+    above n or RANK_CAP; pcg_ridge's adaptive rank stays under it."""
+    from featlearn.solvers import RANK_CAP, pcg_rank
+
+    assert [pcg_rank(n) for n in (8192, 20000, 32768, 10**6)] == [1024, 1536, 2048, RANK_CAP]
+    assert pcg_rank(100) == 100 and pcg_rank(500) == 256 and pcg_rank(1) == 1
+    ns = np.unique(np.geomspace(2, 2e5, 60).astype(int))
+    ranks = [pcg_rank(int(n)) for n in ns]
+    assert all(a <= b for a, b in itertools.pairwise(ranks))
+    assert all(r <= n and (r % 128 == 0 or r == n) for r, n in zip(ranks, ns, strict=True))
+    X, y = _data(600)
+    sol = pcg_ridge(make_kernel("ntk"), X, y, [1e-3], key=jax.random.key(0))
+    assert sol.converged and sol.rank <= pcg_rank(600) == 256

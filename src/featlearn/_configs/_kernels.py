@@ -17,7 +17,7 @@ from featlearn._configs._base import (
     register_config,
 )
 from featlearn._errors import ConfigError, check_int, check_real
-from featlearn._memory import RANK_CAP, exact_memory, nystrom_memory, pcg_memory
+from featlearn._memory import exact_memory, nystrom_memory, pcg_memory, pcg_rank
 
 __all__ = ["KERNEL_NAMES", "PCG_MIN_N", "KernelRidgeConfig", "RFMConfig"]
 
@@ -141,7 +141,7 @@ class KernelRidgeConfig(LearnerConfig):
 
     def pcg_memory(self, n: int, n_val: int, *, store: bool) -> int:
         """pcg_ridge's peak plus the validation predictions (n_val, L)."""
-        rank = self.rank if self.rank is not None else min(n, RANK_CAP)
+        rank = self.rank if self.rank is not None else pcg_rank(n)
         L = self.n_lambdas
         return pcg_memory(n, rank, L, store=store) + 8 * n_val * L
 

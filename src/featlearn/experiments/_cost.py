@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from featlearn.learners import Learner
-from featlearn.solvers import RANK_CAP
+from featlearn.solvers import pcg_rank
 
 __all__ = ["CELL_OVERHEAD", "alignment_cost", "fit_cost", "learner_cost", "transfer_cost"]
 
@@ -32,7 +32,7 @@ def _kernel_ridge_cost(cfg: Any, n: int, d: int, n_val: int, n_test: int) -> flo
     if solver == "exact":
         return _kernel_pairs(n + n_val + n_test, n, d) + L * n**3 / 3
     if solver == "pcg":
-        rank = cfg.rank if cfg.rank is not None else min(n, RANK_CAP)
+        rank = cfg.rank if cfg.rank is not None else pcg_rank(n)
         solve = n * rank**2 + _PCG_PASSES * 2.0 * n * n
         return _kernel_pairs(n / 2 + n_val + n_test, n, d) + solve
     M = cfg.centers if cfg.centers is not None else min(n, 2048)

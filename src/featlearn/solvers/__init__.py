@@ -7,7 +7,7 @@ from featlearn.solvers._nystrom import (
     nystrom_ridge,
     uniform_centers,
 )
-from featlearn.solvers._pcg import RANK_CAP, PCGSolution, pcg_memory, pcg_ridge
+from featlearn.solvers._pcg import RANK_CAP, PCGSolution, pcg_memory, pcg_rank, pcg_ridge
 from featlearn.solvers._ridge import (
     RidgePath,
     SingularSystemWarning,
@@ -42,6 +42,7 @@ __all__ = [
     "nystrom_memory",
     "nystrom_ridge",
     "pcg_memory",
+    "pcg_rank",
     "pcg_ridge",
     "ridge_solve",
     "ridge_solve_mixed",

@@ -6,10 +6,11 @@ Solves, for every lam_l of a grid at once,
 
 to the accuracy of a dense float64 solve, in O(n^2) time per pass instead of O(n^3):
 
-1. Preconditioner: block randomly pivoted Cholesky K ~ F F^T (``_rpcholesky``), rank adaptive or
-   given; P_l = F F^T + (n lam_l + rho) I by Woodbury. F does not depend on lam: one factor for the
-   whole grid.
-2. K is evaluated once in float64 and kept as its packed upper triangle, float32 + int16
+1. Preconditioner: block randomly pivoted Cholesky K ~ F F^T (``_rpcholesky``), rank adaptive
+   (at most ``pcg_rank(n)``, ~11 sqrt(n): the factor's n rank^2 flops against the CG steps it
+   saves) or given; P_l = F F^T + (n lam_l + rho) I by Woodbury, its products with F in float32
+   where that is accurate. F does not depend on lam: one factor for the whole grid.
+2. K is evaluated once in float64 and kept as its upper triangle in row panels, float32 + int16
    (``_tiles``; or recomputed per product when it does not fit the budget).
 3. Iterative refinement (Wilkinson; Carson and Higham 2018 for the mixed-precision form): the
    residual R = b - (K + n lam I) alpha is formed in float64 from the accurate halves; the
@@ -18,7 +19,7 @@ to the accuracy of a dense float64 solve, in O(n^2) time per pass instead of O(n
    alpha += delta. Each round gains up to -log10(inner_rtol) digits until the float64 floor, as
    long as cond(K + n lam I) * 6e-8 << 1; otherwise the inner products switch to float64.
 
-A float32 product costs one pass over the packed K per column (one SSPMV each), so lams are not
+A float32 product costs one pass over the stored K per column, so lams are not
 carried along for free: a grid's first round solves its lams one after another from the largest
 down, each CG started from its neighbour's solution (a warm start along the regularisation
 path; below the preconditioner's rho the solution barely moves with lam), and later rounds pass
@@ -32,7 +33,10 @@ with carries an error of the same form, kappa_l n eps; with rtol = 1e-10 predict
 whenever kappa_l <= 1e4 in the worst case and, measured (tests and benchmarks/RESULTS.md),
 to ~1e-9 for the NTK kernels of this project, whose smallest eigenvalues are bounded away from 0.
 (Two or three rounds: float32 products leave ~1e-5, the second round ~1e-10, a short third the
-rest; measured NTK, d = 32, n = 4096.)
+rest; measured NTK, d = 32, n = 4096.) Hence inner_rtol = 1e-5 by default: rtol = 1e-10 is two
+rounds of five digits, and a float32 round asked for six stops near its floor of ~1e-5 anyway
+(measured, NTK, d = 32, n = 8192 and 2e4, lam from 1e-6 to 10 of the mean diagonal: 1e-5 took
+6-11 fewer CG steps than 1e-6 and never more rounds).
 A round that halves no residual still above rtol ends the loop (the float64 floor is reached);
 ``converged`` is then False and the residuals say how far it got.
 """
@@ -43,20 +47,19 @@ import itertools
 from dataclasses import dataclass
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from featlearn._errors import ConfigError, NumericalError, check_int, check_real
 from featlearn._fit_progress import report
 from featlearn._memory import PCG_PIVOTS as _PIVOTS
-from featlearn._memory import RANK_CAP, pcg_memory
-from featlearn.kernels import Kernel, kernel_matrix
+from featlearn._memory import RANK_CAP, pcg_memory, pcg_rank
+from featlearn.kernels import Kernel
 from featlearn.kernels._blocks import _diag
 from featlearn.solvers._cg import conjugate_gradient
 from featlearn.solvers._rpcholesky import LowRankPreconditioner, rpcholesky
-from featlearn.solvers._tiles import KernelTiles
+from featlearn.solvers._tiles import KernelTiles, _tile
 
-__all__ = ["PCGSolution", "RANK_CAP", "pcg_memory", "pcg_ridge"]
+__all__ = ["PCGSolution", "RANK_CAP", "pcg_memory", "pcg_rank", "pcg_ridge"]
 
 STALL = 3.0  # adaptive rank: stop once a pivot explains < 3x a typical residual column
 
@@ -79,12 +82,12 @@ class PCGSolution:
 def _factor(
     kernel: Kernel, X, rank: int | None, key, mus=None
 ) -> tuple[LowRankPreconditioner, int]:
-    X = jnp.asarray(X, dtype=jnp.float64)
+    X = np.asarray(X, dtype=np.float64)
     n = X.shape[0]
     fac = rpcholesky(
-        lambda S: kernel_matrix(kernel, X, X[S], dtype=jnp.float64),
-        np.asarray(_diag(kernel, X)),
-        rank=rank if rank is not None else min(n, RANK_CAP),
+        lambda S: np.asarray(_tile(kernel, X, X[S])),  # one program per block: half
+        np.asarray(_diag(kernel, X)),  # kernel_matrix's time (0.34 against 0.69 s, n = 2e4)
+        rank=rank if rank is not None else pcg_rank(n),
         key=key,
         block=_PIVOTS,
         stall=None if rank is not None else STALL,
@@ -95,7 +98,7 @@ def _factor(
 def _round_rtol(res: np.ndarray, rtol: float, inner_rtol: float) -> float:
     """A round's CG tolerance: inner_rtol, or looser when less suffices to bring every open
     residual to rtol (with a 10x margin for the float32 products' own error): the last round
-    typically needs one digit, not six (measured: 35 -> 7 CG steps, NTK, n = 4096)."""
+    typically needs one digit, not five or six (measured: 35 -> 7 CG steps, NTK, n = 4096)."""
     return max(inner_rtol, min(0.1 * rtol / float(res.max()), 0.1))
 
 
@@ -195,7 +198,7 @@ def pcg_ridge(
     rank: int | None = None,
     store: bool = True,
     rtol: float = 1e-10,
-    inner_rtol: float = 1e-6,
+    inner_rtol: float = 1e-5,
     max_iter: int = 300,
     max_refine: int = 6,
 ) -> PCGSolution:
@@ -208,7 +211,8 @@ def pcg_ridge(
     X : (n, d) training inputs. y : (n,) labels.
     lambdas : (L,) ridge penalties, > 0, in the ridge core's convention (n lam I is added to K).
     key : JAX PRNG key of the RPCholesky pivots.
-    rank : preconditioner rank (>= 1); None = adaptive, at most min(n, RANK_CAP).
+    rank : preconditioner rank (>= 1); None = adaptive, at most ``pcg_rank(n)`` (~11 sqrt(n),
+        <= RANK_CAP).
     store : keep K's tiles (``_tiles``; 6 bytes per upper-triangle entry) or recompute them.
     rtol : refinement stops when every |b - (K + n lam I) alpha| <= rtol |b|.
     inner_rtol, max_iter : each round's float32 PCG tolerance and step cap.
