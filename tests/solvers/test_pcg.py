@@ -270,3 +270,45 @@ def test_adaptive_rank_ceiling_grows_like_sqrt_n():
     X, y = _data(600)
     sol = pcg_ridge(make_kernel("ntk"), X, y, [1e-3], key=jax.random.key(0))
     assert sol.converged and sol.rank <= pcg_rank(600) == 256
+
+
+def test_float32_rpcholesky_matches_float64_and_pcg_falls_back_for_low_rank_kernels(monkeypatch):
+    """dtype=float32 gives a float32 factor whose residual diagonal is diag(K - F F^T) (float64
+    sums) and whose trace error is float64's to float32 accuracy; _factor keeps it while the trace
+    error is >= 1e-3 of tr K and redoes the factor in float64 below that (a low-rank kernel)."""
+    from featlearn.solvers import _pcg
+
+    K = _rbf(300)
+    f64 = rpcholesky(lambda S: K[:, S], np.diag(K), rank=40, key=jax.random.key(0))
+    K32 = K.astype(np.float32)
+    f32 = rpcholesky(
+        lambda S: K32[:, S], np.diag(K), rank=40, key=jax.random.key(0), dtype=np.float32
+    )
+    assert f32.factor.dtype == np.float32 and f64.factor.dtype == np.float64
+    F = f32.factor.astype(np.float64)
+    want = np.diag(K - F @ F.T)
+    np.testing.assert_allclose(f32.residual_diag, want, atol=1e-5 * np.diag(K).max())
+    np.testing.assert_allclose(f32.trace_error, f64.trace_error, rtol=1e-3)
+    with pytest.raises(ConfigError, match="dtype must be float64 or float32; got int64"):
+        rpcholesky(lambda S: K[:, S], np.diag(K), rank=4, key=jax.random.key(0), dtype=np.int64)
+
+    made = []
+
+    def spy(*args, **kwargs):
+        made.append(_rpcholesky_of_pcg(*args, **kwargs))
+        return made[-1]
+
+    _rpcholesky_of_pcg = _pcg.rpcholesky
+    monkeypatch.setattr(_pcg, "rpcholesky", spy)
+    X, _ = _data(300)
+    for name, options, dtypes in [
+        ("ntk", {}, [np.float32]),  # rank 40 leaves far more than 1e-3 of tr K: kept
+        ("poly", {"q": 1}, [np.float32, np.float64]),  # rank d + 1 = 7: float32 leaves ~0
+    ]:
+        made.clear()
+        kernel = make_kernel(name, **options)
+        _pcg._factor(kernel, X, 40, jax.random.key(0), mus=[1e-2])
+        assert [fac.factor.dtype for fac in made] == dtypes
+        trace = float(np.trace(kernel_matrix(kernel, X)))
+        kept = made[-1].trace_error >= _pcg.SINGLE_FACTOR * trace
+        assert kept == (len(dtypes) == 1)

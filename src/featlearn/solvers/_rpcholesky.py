@@ -44,8 +44,8 @@ Columns = Callable[[np.ndarray], np.ndarray]
 
 @dataclass(frozen=True)
 class RPCholesky:
-    """K ~ F F^T with F (n, rank) float64, the pivots in the order drawn, and the residual
-    diagonal diag(K - F F^T) (n,), which is >= 0 and sums to the trace error."""
+    """K ~ F F^T with F (n, rank) float64 (or float32), the pivots in the order drawn, and the
+    residual diagonal diag(K - F F^T) (n,), which is >= 0 and sums to the trace error."""
 
     factor: np.ndarray  # (n, rank)
     pivots: np.ndarray  # (rank',) indices into 0..n-1 (rank' >= rank when directions were dropped)
@@ -70,11 +70,17 @@ def _draw(rng: np.random.Generator, d: np.ndarray, s: int) -> np.ndarray:
     return np.sort(np.argpartition(-score, s - 1)[:s])
 
 
+_DROP = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-5}  # of H's largest eigenvalue
+
+
 def _block_step(G: np.ndarray, S: np.ndarray) -> np.ndarray:
-    """New columns G Q W^{-1/2} from the s x s pivot block H = G[S] = Q W Q^T."""
+    """New columns G Q W^{-1/2} from the s x s pivot block H = G[S] = Q W Q^T, in G's dtype.
+    Directions of H below ``_DROP`` of its largest are dropped: round-off (float64), or what
+    float32's error of ~6e-8 |K| in G could make of them (float32, where the factor is used only
+    while the residual is >= 1e-3 of K's trace, so that error is <= 6e-5 of H's scale)."""
     H = (G[S] + G[S].T) / 2  # symmetric to round-off; make it exactly so for eigh
     w, Q = np.linalg.eigh(H)
-    keep = w > 1e-12 * max(float(w[-1]), np.finfo(np.float64).tiny)
+    keep = w > _DROP[G.dtype] * max(float(w[-1]), np.finfo(np.float64).tiny)
     return G @ (Q[:, keep] / np.sqrt(w[keep]))
 
 
@@ -86,6 +92,7 @@ def rpcholesky(
     key: jax.Array,
     block: int = 128,
     stall: float | None = None,
+    dtype=np.float64,
 ) -> RPCholesky:
     """Block randomly pivoted Cholesky of a PSD matrix K (n, n) known through its columns.
 
@@ -100,6 +107,10 @@ def rpcholesky(
         the mean residual diagonal from the trace, i.e. once they explain no more than a typical
         column would (the spiked low-degree part of the kernel is captured, what is left is
         close to flat). None: run to ``rank``.
+    dtype : float64 (default) or float32, of the columns, the updates and F. The residual
+        diagonal is kept in float64 either way. float32 halves the work and is a fine
+        preconditioner while the residual is well above float32's error of ~6e-8 |K| (the
+        caller checks ``trace_error``; ``pcg_ridge`` falls back to float64 below 1e-3 of tr K).
 
     Returns
     -------
@@ -114,13 +125,17 @@ def rpcholesky(
     if not np.isfinite(d).all() or (d < 0).any():
         raise NumericalError("RPCholesky: the kernel diagonal holds NaN, inf or negative values")
     rank = min(rank, n)
-    F = np.zeros((n, rank), order="F")  # column-major: F[:, :r] is a contiguous GEMM operand
+    dtype = np.dtype(dtype)
+    if dtype not in _DROP:
+        raise ConfigError(f"dtype must be float64 or float32; got {dtype}")
+    # column-major: F[:, :r] is a contiguous GEMM operand
+    F = np.zeros((n, rank), dtype=dtype, order="F")
     rng = np.random.default_rng(np.asarray(jax.random.key_data(key)))
     r, pivots = 0, []
     while r < rank and d.sum() > 0:
         S = _draw(rng, d, min(block, rank - r))
         G = F[:, :r] @ F[S, :r].T
-        np.subtract(np.asarray(columns(S), dtype=np.float64), G, out=G)  # no second n x s array
+        np.subtract(np.asarray(columns(S), dtype=dtype), G, out=G)  # no second n x s array
         new = _block_step(G, S)  # at most len(S) <= rank - r columns
         if new.shape[1] == 0:
             break
@@ -128,7 +143,8 @@ def rpcholesky(
         F[:, r : r + new.shape[1]] = new
         r += new.shape[1]
         pivots.extend(S.tolist())
-        d = np.maximum(d - np.einsum("ij,ij->i", new, new), 0.0)  # row norms, no n x s temporary
+        # row norms, no n x s temporary, summed in float64 whatever F's dtype
+        d = np.maximum(d - np.einsum("ij,ij->i", new, new, dtype=np.float64), 0.0)
         d[S] = 0.0  # exactly explained (up to round-off) by the new columns
         left = max(n - r, 1)  # rows not yet pivots: the mean is over them
         if stall is not None and (before - d.sum()) < stall * len(S) * d.sum() / left:
