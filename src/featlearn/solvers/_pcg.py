@@ -93,7 +93,6 @@ def _factor(
     X = np.asarray(X, dtype=np.float64)
     n = X.shape[0]
     diag = np.asarray(_diag(kernel, X))
-    fac = None
     for dtype in (np.float32, np.float64):
         Xd = X.astype(dtype)
         fac = rpcholesky(

@@ -188,7 +188,8 @@ class LowRankPreconditioner:
     def __init__(
         self, factor: np.ndarray, *, rho: float = 0.0, mus=None, single: bool | None = None
     ) -> None:
-        F = np.asarray(factor, dtype=np.float64)
+        factor = np.asarray(factor)
+        F = factor.astype(np.float64, copy=False)  # F^T F in float64 whatever F's dtype
         self.rho = check_real("rho", rho, minimum=0.0)
         self._factors: dict[float, Any] = {}
         self._eigh: tuple[np.ndarray, np.ndarray] | None = None
@@ -213,8 +214,10 @@ class LowRankPreconditioner:
                 self.single_error(s) <= self.SINGLE_ERROR for s in shifts if s > 0
             )
         self.single = bool(single)
-        # column-major either way: F^T R and F T are then plain GEMV/GEMM calls
-        self.F = np.asfortranarray(F, dtype=np.float32 if self.single else np.float64)
+        # column-major either way: F^T R and F T are then plain GEMV/GEMM calls; a factor
+        # already in the dtype wanted (RPCholesky's float32 F) is kept, not copied
+        dtype = np.dtype(np.float32 if self.single else np.float64)
+        self.F = np.asfortranarray(factor if factor.dtype == dtype else F, dtype=dtype)
         self._wide: np.ndarray | None = None if self.single else self.F
 
     def single_error(self, s: float) -> float:
