@@ -15,7 +15,7 @@ Parts (each runs in its own subprocess, so its peak RSS is its own):
   million   the same at n = 10^6 (long on 2 cores: only with --million).
   kernel    kernel_matrix of the NTK at n = 2e4 (--kernel-n), d = 32, float64 and float32: time,
             now against the code before the pcg speed-up (same process).
-  pcg-passes  the pieces of a pcg solve at n = --pcg-n: packed-K build, one float32 and one
+  pcg-passes  the pieces of a pcg solve at n = --pcg-n: building K's panels, one float32 and one
             float64 product, the RPCholesky preconditioner, one preconditioner application.
   pcg-sklearn  the pcg solver vs KernelRidge(kernel="precomputed") on the same NTK matrix,
             n = 2e4 (--pcg-n), d = 32, dls-r2p3 labels: one lam (nlam = 1e-3 mean k(x,x)), and
@@ -199,7 +199,7 @@ def part_kernel(n: int, runs: int) -> dict:
 
 
 def part_pcg_passes(n: int, runs: int) -> dict:
-    """The pieces of a pcg solve at n (NTK, d = 32): building the packed K (float64 kernel, split
+    """The pieces of a pcg solve at n (NTK, d = 32): building K's panels (float64 kernel, split
     into float32 + int16), one float32 product (L = 1 and 10 columns), one float64 product, the
     RPCholesky preconditioner (adaptive rank) and one preconditioner application; medians."""
     import jax
@@ -230,10 +230,12 @@ def part_pcg_passes(n: int, runs: int) -> dict:
     timed("float32_pass_L1_s", lambda: op.matvec(V1, accurate=False))
     timed("float32_pass_L10_s", lambda: op.matvec(V10, accurate=False))
     timed("float64_pass_L1_s", lambda: op.matvec(V1, accurate=True))
-    pre, rank = timed("preconditioner_s", lambda: _factor(kernel, X, None, jax.random.key(0)))
-    timed("precond_apply_L1_s", lambda: pre(V1, np.array([1e-3])))
-    out["rank"] = rank
-    out["float32_pass_GBps"] = op.nbytes * 2 / 3 / out["float32_pass_L1_s"] / 1e9  # hi: 4 of 6 bytes
+    mu = np.array([1e-3])  # named at construction, as pcg_ridge names its lams' shifts
+    pre, rank = timed("preconditioner_s", lambda: _factor(kernel, X, None, jax.random.key(0), mu))
+    timed("precond_apply_L1_s", lambda: pre(V1, mu))
+    out["rank"], out["precond_float32"] = rank, pre.single
+    # hi is 4 of the 6 bytes per stored entry
+    out["float32_pass_GBps"] = op.nbytes * 2 / 3 / out["float32_pass_L1_s"] / 1e9
     out["peak_rss_gb"] = _peak_rss_gb()
     return out
 
